@@ -1,0 +1,43 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+
+from insurance.core.admin import AuditedModelAdmin
+
+from .models import AgentProfile, CustomerProfile, ObjectAccessGrant, User
+
+
+@admin.register(User)
+class AuditedUserAdmin(UserAdmin, AuditedModelAdmin):
+    list_display = ("username", "email", "first_name", "last_name", "is_staff", "is_system", "is_active")
+    list_filter = ("groups", "is_staff", "is_system", "is_active")
+    readonly_fields = ("created_at", "updated_at", "last_login", "date_joined", "is_system")
+    fieldsets = (*UserAdmin.fieldsets, ("System", {"fields": ("is_system", "created_at", "updated_at")}))
+
+
+@admin.register(AgentProfile)
+class AgentProfileAdmin(AuditedModelAdmin):
+    list_display = ("user", "agency", "licence_number", "phone")
+    search_fields = ("user__username", "user__last_name", "agency", "licence_number")
+    autocomplete_fields = ("user",)
+
+
+@admin.register(CustomerProfile)
+class CustomerProfileAdmin(AuditedModelAdmin):
+    list_display = ("user", "agent", "city", "region", "country", "date_of_birth")
+    list_filter = ("country", "region", "agent")
+    search_fields = ("user__username", "user__last_name", "user__email", "phone", "postal_code")
+    autocomplete_fields = ("user", "agent")
+
+
+@admin.register(ObjectAccessGrant)
+class ObjectAccessGrantAdmin(AuditedModelAdmin):
+    list_display = ("user", "permission", "content_type", "object_pk", "expires_at", "granted_by", "reason")
+    list_filter = ("content_type", "expires_at")
+    search_fields = ("user__username", "object_pk", "reason")
+    autocomplete_fields = ("user", "granted_by")
+    readonly_fields = ("created_at", "updated_at", "granted_by")
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            obj.granted_by = request.user
+        super().save_model(request, obj, form, change)

@@ -1,0 +1,11 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from .views import AgentProfileViewSet, CustomerProfileViewSet, MeView
+
+router = SimpleRouter()
+router.register("customers", CustomerProfileViewSet, basename="customer")
+router.register("agents", AgentProfileViewSet, basename="agent")
+
+app_name = "accounts-api"
+urlpatterns = [path("me/", MeView.as_view(), name="me"), *router.urls]

@@ -1,0 +1,117 @@
+"""Users, profiles and per-object access grants."""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
+from django.db import models
+from guardian.managers import UserObjectPermissionManager
+from guardian.models import UserObjectPermissionAbstract
+
+from insurance.core.models import BaseModel
+from insurance.core.scoping import RestrictedQuerySet
+
+
+class UserManager(DjangoUserManager.from_queryset(RestrictedQuerySet)):
+    pass
+
+
+class User(AbstractUser, BaseModel):
+    """A person or a system account. Roles are the groups the user belongs to (see `insurance.core.roles`)."""
+
+    is_system = models.BooleanField(
+        default=False,
+        help_text="A system account (Celery, management commands): cannot log in; named as the actor of its changes.",
+    )
+
+    objects = UserManager()
+
+    scope_owner_field = ""  # a user owns their own row; their agent serves it
+    history_excluded_fields = ("password", "last_login")
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+        ordering = ["username"]
+
+
+class AgentProfile(BaseModel):
+    """An agent (or broker) who sells policies and files claims for the customers they serve."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="agent_profile")
+    agency = models.CharField(max_length=200)
+    licence_number = models.CharField(max_length=50, unique=True)
+    phone = models.CharField(max_length=40, blank=True)
+
+    scope_owner_field = "user"
+    scope_agent_field = "user"
+
+    class Meta:
+        ordering = ["agency", "user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user.get_full_name() or self.user.username} ({self.agency})"
+
+
+class CustomerProfile(BaseModel):
+    """A policyholder's contact details. Personal data: only the customer, their agent and staff see it."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="customer_profile")
+    agent = models.ForeignKey(
+        AgentProfile,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="customers",
+        help_text="The agent who serves this customer.",
+    )
+    phone = models.CharField(max_length=40, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    address_line1 = models.CharField(max_length=200, blank=True)
+    address_line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    region = models.CharField(max_length=100, blank=True, help_text="State, province or county.")
+    country = models.CharField(max_length=2, default="GB", help_text="ISO 3166-1 alpha-2 code.")
+
+    scope_owner_field = "user"
+
+    class Meta:
+        ordering = ["user__last_name", "user__first_name", "user__username"]
+        indexes = [models.Index(fields=["postal_code"]), models.Index(fields=["phone"])]
+
+    def __str__(self) -> str:
+        return self.user.get_full_name() or self.user.username
+
+
+class ObjectAccessGrantManager(UserObjectPermissionManager.from_queryset(RestrictedQuerySet)):
+    pass
+
+
+class ObjectAccessGrant(BaseModel, UserObjectPermissionAbstract):
+    """A per-object permission (django-guardian's user object permission) with an expiry and a reason.
+
+    For example a covering underwriter or an auditor given one claim for two weeks. Expired grants stop counting at
+    once (`insurance.core.scoping` filters on `expires_at`) and are deleted by a periodic task.
+    """
+
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True, help_text="Empty means no expiry.")
+    reason = models.CharField(max_length=255)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = ObjectAccessGrantManager()
+
+    scope_owner_field = "user"
+    scope_agent_field = "user"
+
+    class Meta(UserObjectPermissionAbstract.Meta):
+        abstract = False
+        verbose_name = "object access grant"
+        indexes = [
+            models.Index(fields=["user", "content_type", "object_pk"]),
+            models.Index(fields=["content_type", "object_pk"]),
+        ]
+
+    def __str__(self) -> str:
+        until = f" until {self.expires_at:%Y-%m-%d %H:%M}" if self.expires_at else ""
+        return f"{self.user} may {self.permission.codename} {self.content_type.model} #{self.object_pk}{until}"

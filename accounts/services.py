@@ -1,0 +1,161 @@
+"""Every write in accounts. Each service takes the acting user explicitly and records it on the history rows."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+
+from insurance.core.audit import acting_as
+from insurance.core.exceptions import ServiceError
+from insurance.core.roles import STAFF_ROLES, Role
+
+from .models import AgentProfile, CustomerProfile, ObjectAccessGrant, User
+
+CUSTOMER_EDITABLE_FIELDS = frozenset(
+    {"phone", "date_of_birth", "address_line1", "address_line2", "city", "postal_code", "region", "country"}
+)
+
+
+@transaction.atomic
+def user_create(
+    *,
+    actor: User,
+    username: str,
+    role: str,
+    password: str | None = None,
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    agent: AgentProfile | None = None,
+    agency: str = "",
+    licence_number: str = "",
+    customer_details: dict | None = None,
+) -> User:
+    """Create a user in one role, with the profile the role needs (a customer or agent profile).
+
+    Underwriters and admins get staff status so they can use the admin. `password=None` leaves the account
+    without a usable password (for BI service accounts that log in with tokens only).
+    """
+    if role not in Role.values:
+        raise ServiceError(
+            f"Unknown role {role!r}; choose one of {', '.join(Role.values)}.", fields={"role": ["unknown"]}
+        )
+    if User.objects.filter(username__iexact=username).exists():
+        raise ServiceError(f"A user named {username!r} already exists.", fields={"username": ["taken"]})
+    if role == Role.AGENT and not (agency and licence_number):
+        raise ServiceError("An agent needs an agency and a licence number.", fields={"licence_number": ["required"]})
+    if role == Role.AGENT and AgentProfile.objects.filter(licence_number=licence_number).exists():
+        raise ServiceError(
+            f"Licence number {licence_number!r} is already registered.", fields={"licence_number": ["taken"]}
+        )
+    unknown = set(customer_details or {}) - CUSTOMER_EDITABLE_FIELDS
+    if unknown:
+        raise ServiceError(
+            f"Unknown customer fields: {', '.join(sorted(unknown))}.",
+            fields={name: ["unknown field"] for name in unknown},
+        )
+
+    with acting_as(actor):
+        user = User(
+            username=username, email=email, first_name=first_name, last_name=last_name, is_staff=role in STAFF_ROLES
+        )
+        if password:
+            try:
+                validate_password(password, user)
+            except ValidationError as error:
+                raise ServiceError(" ".join(error.messages), fields={"password": error.messages}) from None
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save()
+        user.groups.add(Group.objects.get(name=role))
+        if role == Role.CUSTOMER:
+            CustomerProfile.objects.create(user=user, agent=agent, **(customer_details or {}))
+        elif role == Role.AGENT:
+            AgentProfile.objects.create(user=user, agency=agency, licence_number=licence_number)
+    return user
+
+
+@transaction.atomic
+def customer_profile_update(*, actor: User, profile: CustomerProfile, **changes) -> CustomerProfile:
+    """Change a customer's contact details. Only the contact fields; the serving agent is changed elsewhere."""
+    unknown = set(changes) - CUSTOMER_EDITABLE_FIELDS
+    if unknown:
+        raise ServiceError(
+            f"These fields cannot be changed here: {', '.join(sorted(unknown))}.",
+            fields={name: ["read-only"] for name in unknown},
+        )
+    profile = CustomerProfile.objects.select_for_update().get(pk=profile.pk)
+    for name, value in changes.items():
+        setattr(profile, name, value)
+    profile.full_clean()
+    with acting_as(actor):
+        profile.save()
+    return profile
+
+
+@transaction.atomic
+def customer_assign_agent(*, actor: User, profile: CustomerProfile, agent: AgentProfile | None) -> CustomerProfile:
+    profile = CustomerProfile.objects.select_for_update().get(pk=profile.pk)
+    profile.agent = agent
+    with acting_as(actor):
+        profile.save(update_fields=["agent", "updated_at"])
+    return profile
+
+
+@transaction.atomic
+def object_access_grant(
+    *,
+    actor: User,
+    user: User,
+    obj: models.Model,
+    actions: Iterable[str] = ("view",),
+    expires_at: datetime | None,
+    reason: str,
+) -> list[ObjectAccessGrant]:
+    """Give `user` the `actions` on one object until `expires_at`, for `reason` (recorded with who granted it)."""
+    if not reason.strip():
+        raise ServiceError("A grant needs a reason.", fields={"reason": ["required"]})
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ServiceError("The expiry must be in the future.", fields={"expires_at": ["in the past"]})
+    content_type = ContentType.objects.get_for_model(obj)
+    grants = []
+    with acting_as(actor):
+        for action in actions:
+            codename = f"{action}_{content_type.model}"
+            try:
+                permission = Permission.objects.get(content_type=content_type, codename=codename)
+            except Permission.DoesNotExist:
+                raise ServiceError(
+                    f"Unknown action {action!r} for {content_type.model}.", fields={"actions": ["unknown"]}
+                ) from None
+            grant, _ = ObjectAccessGrant.objects.update_or_create(
+                user=user,
+                permission=permission,
+                object_pk=str(obj.pk),
+                defaults={
+                    "content_type": content_type,
+                    "expires_at": expires_at,
+                    "reason": reason,
+                    "granted_by": actor,
+                },
+            )
+            grants.append(grant)
+    return grants
+
+
+def object_access_revoke_expired(*, actor: User, now: datetime | None = None) -> int:
+    """Delete grants whose expiry has passed (one history row each, naming `actor`). Returns how many."""
+    now = now or timezone.now()
+    revoked = 0
+    with acting_as(actor):
+        for grant in ObjectAccessGrant.objects.filter(expires_at__lte=now).iterator():
+            with transaction.atomic():
+                grant.delete()
+            revoked += 1
+    return revoked

@@ -1,0 +1,79 @@
+"""One error body for the whole API: `{"error": {"status", "code", "message", "fields", ...}}`.
+
+Domain errors from services (`insurance.core.exceptions`) become 400 or 409; Django validation errors become 400;
+a database that cannot be reached becomes 503, so a client sees a clean, retryable error instead of a traceback.
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from ..exceptions import ServiceError
+
+logger = logging.getLogger(__name__)
+
+
+def error_body(*, status_code: int, code: str, message: str, fields: dict | None = None, **extra) -> dict:
+    return {"error": {"status": status_code, "code": code, "message": message, "fields": fields or {}, **extra}}
+
+
+def _first_code(codes) -> str:
+    while isinstance(codes, dict | list) and codes:
+        codes = next(iter(codes.values())) if isinstance(codes, dict) else codes[0]
+    return codes if isinstance(codes, str) and codes else "invalid"
+
+
+def _drf_error(exc: exceptions.APIException, response: Response) -> dict:
+    detail = exc.detail
+    if isinstance(exc, exceptions.ValidationError):
+        fields = detail if isinstance(detail, dict) else {"non_field_errors": detail}
+        first = next(iter(fields.values()), ["Invalid input."])
+        message = str(first[0] if isinstance(first, list) and first else first)
+        field_name = next(iter(fields), "non_field_errors")
+        if field_name != "non_field_errors":
+            message = f"{field_name}: {message}"
+        return error_body(
+            status_code=response.status_code, code=_first_code(exc.get_codes()), message=message, fields=fields
+        )
+    return error_body(status_code=response.status_code, code=_first_code(exc.get_codes()), message=str(detail))
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, ServiceError):
+        body = error_body(
+            status_code=exc.status_code, code=exc.code, message=exc.message, fields=exc.fields, **exc.extra()
+        )
+        return Response(body, status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        return Response(
+            error_body(status_code=400, code="invalid", message="; ".join(exc.messages), fields=fields),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, OperationalError | InterfaceError):
+        logger.warning("database unavailable: %s", type(exc).__name__)
+        return Response(
+            error_body(
+                status_code=503,
+                code="service_unavailable",
+                message="The service is temporarily unavailable. Please retry.",
+            ),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = exception_handler(exc, context)  # DRF's own: sets auth headers and throttling waits
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.APIException):
+        response.data = _drf_error(exc, response)
+    return response

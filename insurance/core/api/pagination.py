@@ -1,0 +1,9 @@
+"""Default pagination for list endpoints (the analytics feeds use keyset pagination instead)."""
+
+from rest_framework.pagination import PageNumberPagination
+
+
+class StandardPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
