@@ -16,8 +16,10 @@ Rules, deny by default:
 - customers: rows they own; agents: rows they own or serve;
 - anyone: rows granted to them one by one (django-guardian, with an expiry) for that action.
 
-Model permissions (may this role list claims at all?) are checked separately, by the API permission class and the
-portal mixins; this module answers only "which rows".
+Actions are "view", "add", "change", "delete" or a model's own permission verb ("bind" for `bind_policy`); any
+action but "view" follows the write rules (analytics readers get nothing). Model permissions (may this role bind
+policies at all?) are checked separately, by the API permission class and the portal mixins; this module answers
+only "which rows".
 """
 
 from django.contrib.contenttypes.models import ContentType
@@ -28,7 +30,7 @@ from django.utils import timezone
 
 from .roles import BOOK_WIDE_ROLES, Role, user_roles
 
-ACTIONS = ("view", "add", "change", "delete")
+CRUD_ACTIONS = ("view", "add", "change", "delete")
 AGENT_OF_CUSTOMER = "customer_profile__agent__user"
 
 
@@ -85,9 +87,9 @@ def is_unrestricted(user) -> bool:
 
 
 def restrict_queryset(queryset: models.QuerySet, user, action: str = "view") -> models.QuerySet:
-    """Narrow `queryset` to the rows `user` may `action` ("view", "add", "change" or "delete")."""
-    if action not in ACTIONS:
-        raise ValueError(f"unknown action {action!r}; expected one of {ACTIONS}")
+    """Narrow `queryset` to the rows `user` may `action` ("view", "change", or a verb such as "bind")."""
+    if not action.isidentifier():
+        raise ValueError(f"unknown action {action!r}: an action is a permission verb such as {CRUD_ACTIONS}")
     if user is None or not user.is_authenticated:
         return queryset.none()
     if getattr(user, "is_system", False):

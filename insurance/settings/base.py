@@ -175,7 +175,7 @@ CELERY_BEAT_SCHEDULE = {
 SYSTEM_ACCOUNTS = {"celery": "system-celery", "command": "system-command"}
 
 # Routes that answer anonymous requests; every other route denies them (tests/core/test_anonymous.py holds this).
-ANONYMOUS_ALLOWED_URL_NAMES = ["health", "schema", "swagger-ui", "redoc", "login", "admin:login", "admin:index"]
+ANONYMOUS_ALLOWED_URL_NAMES = ["health", "schema", "swagger-ui", "redoc", "login", "admin:login"]
 
 LOGGING = {
     "version": 1,

@@ -58,4 +58,10 @@ def test_system_accounts_reach_everything(personas):
 @pytest.mark.django_db
 def test_unknown_action_is_a_programming_error(personas):
     with pytest.raises(ValueError, match="unknown action"):
-        restrict_queryset(User.objects.all(), personas.admin, "approve")
+        restrict_queryset(User.objects.all(), personas.admin, "approve all")
+
+
+@pytest.mark.django_db
+def test_custom_verbs_follow_the_write_rules(personas):
+    assert set(CustomerProfile.objects.restrict(personas.alice, "bind")) == {personas.alice.customer_profile}
+    assert not CustomerProfile.objects.restrict(personas.analyst, "bind").exists()

@@ -12,7 +12,8 @@ from ..scoping import active_grants, restrict_queryset
 
 
 def required_action(request, view) -> str:
-    """The model action ("view", "add", "change", "delete") a request needs, unless the view names it."""
+    """The permission verb a request needs: "view", "add", "change", "delete", or the one the view names for a
+    custom action (`required_actions = {"bind": "bind"}` requires `bind_policy`)."""
     explicit = getattr(view, "required_actions", {}).get(getattr(view, "action", None))
     if explicit:
         return explicit
