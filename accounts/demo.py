@@ -1,6 +1,7 @@
 """The demo personas `make run` creates: one user per role, with fixed, printed credentials (never in production)."""
 
 from dataclasses import dataclass
+from datetime import date
 
 from django.db import transaction
 
@@ -44,7 +45,13 @@ def create_demo_users(*, actor: User) -> list[tuple[DemoUser, bool]]:
         elif demo.role == Role.CUSTOMER:
             extra = {
                 "agent": AgentProfile.objects.get(user__username=DEMO_AGENT.username),
-                "customer_details": {"city": "Leeds", "postal_code": "LS1 4AP", "region": "West Yorkshire"},
+                "customer_details": {
+                    "city": "Columbus",
+                    "postal_code": "43215",
+                    "region": "OH",
+                    "country": "US",
+                    "date_of_birth": date(1986, 4, 12),
+                },
             }
         services.user_create(
             actor=actor,

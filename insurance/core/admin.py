@@ -1,9 +1,74 @@
-"""The admin base class: history view on every model, actor taken from the request by simple-history."""
+"""Admin base classes: history on every model, and admin actions that call services (with a reason)."""
 
+from collections.abc import Callable
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
+
+from .exceptions import ServiceError
 
 
 class AuditedModelAdmin(SimpleHistoryAdmin):
     """Every project model's admin: shows history, and timestamps read-only."""
 
     readonly_fields: tuple[str, ...] = ("created_at", "updated_at")
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        max_length=255,
+        widget=forms.TextInput(attrs={"size": 80}),
+        help_text="Recorded with the change and shown on the timeline.",
+    )
+
+
+def service_action(
+    service: Callable,
+    *,
+    description: str,
+    permission: str,
+    object_argument: str = "policy",
+    needs_reason: bool = True,
+) -> Callable:
+    """An admin action that calls `service(actor=request.user, <object_argument>=obj[, reason=...])` for each
+    selected object. With `needs_reason` it first asks for the reason on an intermediate page. Refusals (409, 400)
+    are reported per object; the others still go through."""
+
+    def run(modeladmin, request, queryset):
+        reason = None
+        if needs_reason:
+            form = ReasonForm(request.POST if "apply" in request.POST else None)
+            if not form.is_valid():
+                return TemplateResponse(
+                    request,
+                    "admin/action_with_reason.html",
+                    {
+                        **modeladmin.admin_site.each_context(request),
+                        "title": description,
+                        "objects": queryset,
+                        "form": form,
+                        "action": request.POST.get("action"),
+                        "opts": modeladmin.model._meta,
+                        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                    },
+                )
+            reason = form.cleaned_data["reason"]
+        done = 0
+        for obj in queryset:
+            kwargs = {"actor": request.user, object_argument: obj}
+            if reason is not None:
+                kwargs["reason"] = reason
+            try:
+                service(**kwargs)
+                done += 1
+            except ServiceError as error:
+                modeladmin.message_user(request, f"{obj}: {error.message}", messages.ERROR)
+        if done:
+            modeladmin.message_user(request, f"{description}: {done} done.", messages.SUCCESS)
+        return None
+
+    run.__name__ = service.__name__
+    return admin.action(description=description, permissions=[permission])(run)

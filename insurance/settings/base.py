@@ -169,6 +169,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.revoke_expired_object_grants",
         "schedule": timedelta(minutes=15),
     },
+    # Policy housekeeping: each task is idempotent, so running it again (or late) is harmless.
+    "expire-stale-quotes": {"task": "policies.tasks.expire_stale_quotes", "schedule": timedelta(hours=1)},
+    "lapse-unpaid-policies": {"task": "policies.tasks.lapse_unpaid_policies", "schedule": timedelta(hours=6)},
+    "offer-renewals": {"task": "policies.tasks.offer_renewals", "schedule": timedelta(hours=6)},
+    "expire-ended-policies": {"task": "policies.tasks.expire_ended_policies", "schedule": timedelta(hours=1)},
 }
 
 # History rows written outside a request (Celery, commands) name one of these system accounts.

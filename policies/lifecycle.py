@@ -1,0 +1,38 @@
+"""The policy state machine: every action, the states it may start from and the state it leads to.
+
+One table, read by the services (to refuse an illegal transition with 409 naming the allowed ones), the API and
+the admin (to offer only what is possible), and the tests (which walk every state and action pair).
+"""
+
+from insurance.core.exceptions import TransitionNotAllowed
+
+from .choices import PolicyStatus as S
+
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "approve_referral": (frozenset({S.REFERRED, S.DECLINED}), S.QUOTE),  # from DECLINED it is an override
+    "decline_referral": (frozenset({S.REFERRED}), S.DECLINED),
+    "expire_quote": (frozenset({S.QUOTE, S.REFERRED}), S.QUOTE_EXPIRED),
+    "bind": (frozenset({S.QUOTE}), S.IN_FORCE),
+    "endorse": (frozenset({S.IN_FORCE}), S.IN_FORCE),
+    "renew": (frozenset({S.IN_FORCE}), S.IN_FORCE),  # offers a renewal quote; RENEWED once that quote is bound
+    "cancel": (frozenset({S.IN_FORCE}), S.CANCELLED),
+    "lapse": (frozenset({S.IN_FORCE}), S.LAPSED),
+    "expire": (frozenset({S.IN_FORCE}), S.EXPIRED),
+    "reinstate": (frozenset({S.CANCELLED, S.LAPSED}), S.IN_FORCE),
+    "mark_renewed": (frozenset({S.IN_FORCE, S.EXPIRED}), S.RENEWED),
+}
+# Internal transitions happen as a consequence of another action, never on request.
+INTERNAL_ACTIONS = frozenset({"mark_renewed"})
+PUBLIC_ACTIONS = tuple(action for action in TRANSITIONS if action not in INTERNAL_ACTIONS)
+
+
+def allowed_actions(status: str) -> list[str]:
+    return [action for action in PUBLIC_ACTIONS if status in TRANSITIONS[action][0]]
+
+
+def check(status: str, action: str) -> str:
+    """The state `action` leads to from `status`, or TransitionNotAllowed (409) naming what is allowed."""
+    sources, target = TRANSITIONS[action]
+    if status not in sources:
+        raise TransitionNotAllowed(current=status, requested=action, allowed=allowed_actions(status))
+    return target

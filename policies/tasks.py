@@ -1,0 +1,36 @@
+"""Scheduled policy work (Celery beat): thin, idempotent tasks that call one service each."""
+
+from celery import shared_task
+
+from insurance.core.audit import current_actor
+
+from . import notifications, services
+from .models import Policy
+
+
+@shared_task
+def expire_stale_quotes() -> int:
+    return services.expire_stale_quotes(actor=current_actor())
+
+
+@shared_task
+def lapse_unpaid_policies() -> int:
+    return services.lapse_unpaid_policies(actor=current_actor())
+
+
+@shared_task
+def offer_renewals() -> int:
+    return services.offer_renewals(actor=current_actor())
+
+
+@shared_task
+def expire_ended_policies() -> int:
+    return services.expire_ended_policies(actor=current_actor())
+
+
+@shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+def send_policy_email_task(policy_id: int, kind: str) -> bool:
+    policy = Policy.objects.select_related("holder", "product").filter(pk=policy_id).first()
+    if policy is None:
+        return False
+    return notifications.send_policy_email(policy=policy, kind=kind)
