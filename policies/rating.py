@@ -92,7 +92,10 @@ def _multiplier(factor: RatingFactor, value) -> tuple[Decimal, str]:
     return Decimal(factor.default_multiplier), "other"
 
 
-def rate(*, product: Product, lines: list[LineRequest], inputs: dict) -> RatingResult:
+def rate(
+    *, product: Product, lines: list[LineRequest], inputs: dict, term_fraction: Decimal = Decimal("1")
+) -> RatingResult:
+    """Rate every line. `term_fraction` below 1 prices a short term pro rata (shown as its own step)."""
     factors = list(product.rating_factors.prefetch_related("bands").order_by("position", "code"))
     rated: list[RatedLine] = []
     line_breakdowns = []
@@ -118,6 +121,20 @@ def rate(*, product: Product, lines: list[LineRequest], inputs: dict) -> RatingR
                     "value": None if value is None else str(value),
                     "band": band,
                     "multiplier": str(multiplier),
+                    "effect": str(money(after - running)),
+                }
+            )
+            running = after
+        if term_fraction != 1:
+            after = running * term_fraction
+            steps.append(
+                {
+                    "factor": "short-term",
+                    "name": "Short term",
+                    "input": "term_fraction",
+                    "value": str(term_fraction),
+                    "band": "pro rata",
+                    "multiplier": str(term_fraction),
                     "effect": str(money(after - running)),
                 }
             )

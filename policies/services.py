@@ -177,6 +177,12 @@ def _territory(holder, prop: dict | None, override: str | None = None) -> str:
     return profile.region if profile else ""
 
 
+def _term_fraction(product: Product, effective_date: date, expiry_date: date) -> Decimal:
+    """The share of the product's full term that a policy runs (1 for a full term)."""
+    full_days = (effective_date + relativedelta(months=product.term_months) - effective_date).days
+    return (Decimal((expiry_date - effective_date).days) / Decimal(full_days)).quantize(Decimal("0.0001"))
+
+
 @dataclass(frozen=True)
 class _Priced:
     inputs: dict
@@ -185,7 +191,17 @@ class _Priced:
     reasons: list[dict]
 
 
-def _price(*, product, holder, effective_date, lines, risk: dict, prior_claims_3y: int, territory: str) -> _Priced:
+def _price(
+    *,
+    product,
+    holder,
+    effective_date,
+    lines,
+    risk: dict,
+    prior_claims_3y: int,
+    territory: str,
+    term_fraction: Decimal = Decimal("1"),
+) -> _Priced:
     profile = getattr(holder, "customer_profile", None)
     inputs = rating_inputs(
         effective_date=effective_date,
@@ -194,7 +210,7 @@ def _price(*, product, holder, effective_date, lines, risk: dict, prior_claims_3
         prior_claims_3y=prior_claims_3y,
         **risk,
     )
-    result = rate(product=product, lines=lines, inputs=inputs)
+    result = rate(product=product, lines=lines, inputs=inputs, term_fraction=term_fraction)
     rule_inputs = {
         **inputs,
         "limit": str(max(line.limit for line in lines)),
@@ -214,6 +230,7 @@ def quote_create(
     product: Product,
     holder,
     effective_date: date,
+    expiry_date: date | None = None,
     coverages: list[dict] | None = None,
     vehicle: dict | None = None,
     property: dict | None = None,
@@ -225,7 +242,8 @@ def quote_create(
     today: date | None = None,
 ) -> Policy:
     """Price a quote and run the underwriting rules: a QUOTE, a REFERRED quote waiting for an underwriter, or a
-    DECLINED one. Every quote keeps its rating inputs and breakdown."""
+    DECLINED one. Every quote keeps its rating inputs and breakdown. The term is the product's unless a shorter
+    `expiry_date` is asked for, which is priced pro rata."""
     today = _today(today)
     if not product.is_active:
         raise _invalid("product", f"{product.code} is not on sale")
@@ -234,6 +252,13 @@ def quote_create(
         raise _invalid("holder", "is not a customer")
     if renewal_of is None and not today <= effective_date <= today + timedelta(days=365):
         raise _invalid("effective_date", "must be between today and a year from today")
+    full_expiry = effective_date + relativedelta(months=product.term_months)
+    expiry_date = expiry_date or full_expiry
+    if expiry_date <= effective_date:
+        raise _invalid("expiry_date", "must be after effective_date")
+    if expiry_date > full_expiry:
+        raise _invalid("expiry_date", f"must be within the product's term of {product.term_months} months")
+    term_fraction = _term_fraction(product, effective_date, expiry_date)
     if instalment_count not in INSTALMENT_COUNTS:
         raise _invalid("instalment_count", f"must be one of {INSTALMENT_COUNTS}")
     if not 0 <= int(prior_claims_3y) <= 50:
@@ -256,6 +281,7 @@ def quote_create(
         risk=risk,
         prior_claims_3y=int(prior_claims_3y),
         territory=_territory(holder, risk.get("property")),
+        term_fraction=term_fraction,
     )
     status = {
         UnderwritingOutcome.PASS: PolicyStatus.QUOTE,
@@ -271,7 +297,7 @@ def quote_create(
             agent=agent or profile.agent,
             status=status,
             effective_date=effective_date,
-            expiry_date=effective_date + relativedelta(months=product.term_months),
+            expiry_date=expiry_date,
             quote_expires_on=today + timedelta(days=product.quote_validity_days),
             currency=product.currency,
             premium=priced.result.premium,
@@ -519,6 +545,7 @@ def policy_endorse(
         risk=risk,
         prior_claims_3y=policy.rating_inputs.get("prior_claims_3y", 0),
         territory=territory_override or _territory(policy.holder, risk.get("property")),
+        term_fraction=_term_fraction(policy.product, policy.effective_date, policy.expiry_date),
     )
     if priced.outcome != UnderwritingOutcome.PASS and not actor.has_perm("policies.underwrite_policy"):
         codes = ", ".join(reason["code"] for reason in priced.reasons)

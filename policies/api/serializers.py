@@ -219,6 +219,7 @@ class QuoteRequestSerializer(serializers.Serializer):
     product = serializers.SlugRelatedField(slug_field="code", queryset=Product.objects.filter(is_active=True))
     holder = serializers.PrimaryKeyRelatedField(queryset=User.objects.none(), required=False)
     effective_date = serializers.DateField()
+    expiry_date = serializers.DateField(required=False, help_text="Default: the product's full term.")
     instalment_count = serializers.ChoiceField(choices=[1, 2, 4, 12], default=1)
     prior_claims_3y = serializers.IntegerField(min_value=0, max_value=50, default=0)
     coverages = QuoteCoverageSerializer(many=True, required=False)

@@ -107,6 +107,7 @@ class PolicyViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
             product=data["product"],
             holder=data["holder"],
             effective_date=data["effective_date"],
+            expiry_date=data.get("expiry_date"),
             coverages=data.get("coverages"),
             vehicle=data.get("vehicle"),
             property=data.get("property"),

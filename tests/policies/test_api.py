@@ -104,6 +104,8 @@ def test_an_illegal_transition_answers_409_naming_the_allowed_ones(book, product
     ("overrides", "field"),
     [
         ({"effective_date": "2000-01-01"}, "effective_date"),
+        ({"expiry_date": "2000-01-01"}, "expiry_date"),
+        ({"expiry_date": "2099-01-01"}, "expiry_date"),
         ({"effective_date": "31/12/2030"}, "effective_date"),
         ({"product": "no-such-product"}, "product"),
         ({"vehicle": {"make": "Ford", "model": "T", "year": 2020, "vin": VIN, "value": "-5"}}, "vehicle"),

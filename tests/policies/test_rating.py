@@ -217,3 +217,15 @@ def test_endorsement_outside_the_term_is_refused(book, product):
         )
     assert "effective_date" in error.value.fields
     assert policy.endorsements.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_short_term_is_priced_pro_rata(book, product):
+    # 2030-01-01 to 2030-07-01 is 181 of 365 days: fraction 0.4959; 500 x 0.4959 = 247.95
+    policy = quote(
+        actor=book.alice, holder=book.alice, product=product, effective_date=EFFECTIVE, expiry_date=date(2030, 7, 1)
+    )
+    assert policy.premium == D("247.95")
+    (line,) = policy.rating_breakdown["lines"]
+    assert line["factors"][-1]["factor"] == "short-term"
+    assert line["factors"][-1]["multiplier"] == "0.4959"
