@@ -146,6 +146,14 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {},
 }
 
+# Claim documents: what an upload may be, and how OCR runs (see claims/ocr/).
+DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
+DOCUMENT_MAX_PAGES = env.int("DOCUMENT_MAX_PAGES", default=20)
+DOCUMENT_MAX_PIXELS = env.int("DOCUMENT_MAX_PIXELS", default=60_000_000)  # per page or image
+OCR_PAGE_TIMEOUT_SECONDS = env.int("OCR_PAGE_TIMEOUT_SECONDS", default=30)
+OCR_REVIEW_CONFIDENCE = env.float("OCR_REVIEW_CONFIDENCE", default=0.6)  # fields below are flagged for a person
+TESSERACT_CMD = env("TESSERACT_CMD", default="tesseract")
+
 # Celery: no broker configured means tasks run eagerly, in process, so a first run needs no services.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
