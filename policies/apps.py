@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 from insurance.core.roles import Role
 
-CUSTOMER_POLICY_VERBS = ["view", "add", "bind", "endorse", "renew", "cancel", "pay"]
+CUSTOMER_POLICY_VERBS = ["view", "add", "bind", "endorse", "renew", "cancel"]
 POLICY_PARTS = [
     "coverageline",
     "insuredvehicle",
@@ -23,7 +23,7 @@ class PoliciesConfig(AppConfig):
         Role.CUSTOMER: {"policy": CUSTOMER_POLICY_VERBS, **{model: ["view"] for model in POLICY_PARTS + CATALOGUE}},
         Role.AGENT: {"policy": CUSTOMER_POLICY_VERBS, **{model: ["view"] for model in POLICY_PARTS + CATALOGUE}},
         Role.UNDERWRITER: {
-            "policy": [*CUSTOMER_POLICY_VERBS, "change", "reinstate", "underwrite"],
+            "policy": [*CUSTOMER_POLICY_VERBS, "change", "reinstate", "underwrite", "pay"],
             "referral": ["view", "change"],
             "underwritingrule": ["view"],
             **{model: ["view"] for model in POLICY_PARTS + CATALOGUE},

@@ -28,7 +28,7 @@ PRODUCTS = [
         "claim_auto_approve_limit": D("2500"),
         "claim_required_documents": ["invoice"],
         "coverages": [
-            ("liability", "Third-party liability", ["collision", "injury"], D("400"), D("100000"), D("0"), True),
+            ("liability", "Third-party liability", ["injury"], D("400"), D("100000"), D("0"), True),
             ("collision", "Own-vehicle collision", ["collision"], D("300"), D("25000"), D("500"), False),
             ("theft", "Theft and fire", ["theft", "fire"], D("80"), D("25000"), D("250"), False),
         ],
@@ -351,24 +351,41 @@ def create_demo_book(*, actor, customers: int = 12, seed: int = 7) -> list[Polic
     today = timezone.localdate()
     policies = []
     for index, holder in enumerate(holders):
-        effective = today + timedelta(days=rng.randint(0, 20))
         product = (auto, home, life)[index % 3]
         risk = _demo_risk(product, holder, rng, today)
+        stays_a_quote = index % 4 == 3
+        # Most of the book was bound months ago (so it can have claims); some quotes are for the coming weeks.
+        effective = (
+            today + timedelta(days=rng.randint(1, 20))
+            if stays_a_quote
+            else today - timedelta(days=rng.randint(30, 330))
+        )
+        coverages = [{"coverage": "collision"}, {"coverage": "theft"}] if product == auto else None
         quote = services.quote_create(
             actor=actor,
             product=product,
             holder=holder,
             effective_date=effective,
+            today=min(effective, today),
+            coverages=coverages,
             instalment_count=rng.choice([1, 4, 12]),
             prior_claims_3y=rng.choice([0, 0, 0, 1, 2]),
             **risk,
         )
         policies.append(quote)
-        if quote.status == "quote" and index % 4 != 3:  # most quotes are bound; some stay quotes
-            policy = services.policy_bind(actor=actor, policy=quote)
+        if quote.status == "quote" and not stays_a_quote:
+            policy = services.policy_bind(actor=actor, policy=quote, today=effective)
+            for instalment in policy.instalments.filter(due_date__lte=today):
+                services.instalment_pay(
+                    actor=actor,
+                    policy=policy,
+                    sequence=instalment.sequence,
+                    amount=instalment.amount,
+                    reference=f"DEMO-{policy.number}-{instalment.sequence}",
+                )
             if index % 7 == 5:
                 services.policy_cancel(
-                    actor=actor, policy=policy, reason="Customer sold the vehicle", effective_date=policy.effective_date
+                    actor=actor, policy=policy, reason="Customer sold the vehicle", effective_date=today
                 )
     # The underwriter's queue is never empty in the demo: a vehicle used for business is referred.
     referred_risk = _demo_risk(auto, holders[0], rng, today)

@@ -14,12 +14,13 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "expire_quote": (frozenset({S.QUOTE, S.REFERRED}), S.QUOTE_EXPIRED),
     "bind": (frozenset({S.QUOTE}), S.IN_FORCE),
     "endorse": (frozenset({S.IN_FORCE}), S.IN_FORCE),
-    "renew": (frozenset({S.IN_FORCE}), S.IN_FORCE),  # offers a renewal quote; RENEWED once that quote is bound
+    "renew": (frozenset({S.IN_FORCE}), S.IN_FORCE),  # offers a renewal quote for the next term
     "cancel": (frozenset({S.IN_FORCE}), S.CANCELLED),
     "lapse": (frozenset({S.IN_FORCE}), S.LAPSED),
     "expire": (frozenset({S.IN_FORCE}), S.EXPIRED),
     "reinstate": (frozenset({S.CANCELLED, S.LAPSED}), S.IN_FORCE),
-    "mark_renewed": (frozenset({S.IN_FORCE, S.EXPIRED}), S.RENEWED),
+    # At expiry, a term whose renewal was bound becomes RENEWED instead of EXPIRED.
+    "mark_renewed": (frozenset({S.IN_FORCE}), S.RENEWED),
 }
 # Internal transitions happen as a consequence of another action, never on request.
 INTERNAL_ACTIONS = frozenset({"mark_renewed"})
@@ -36,3 +37,19 @@ def check(status: str, action: str) -> str:
     if status not in sources:
         raise TransitionNotAllowed(current=status, requested=action, allowed=allowed_actions(status))
     return target
+
+
+def in_force_on(policy, day) -> tuple[bool, str]:
+    """Whether `policy` covered `day`, and if not, why (a reason code). Cancellation and lapse end cover from their
+    date; an expired or renewed policy still covered the days of its term."""
+    if policy.bound_at is None or policy.status in {S.QUOTE, S.REFERRED, S.DECLINED, S.QUOTE_EXPIRED}:
+        return False, "POLICY_NEVER_ISSUED"
+    if day < policy.effective_date:
+        return False, "BEFORE_EFFECTIVE_DATE"
+    if day >= policy.expiry_date:
+        return False, "AFTER_EXPIRY_DATE"
+    if policy.cancelled_on and day >= policy.cancelled_on:
+        return False, "POLICY_CANCELLED"
+    if policy.lapsed_on and day >= policy.lapsed_on:
+        return False, "POLICY_LAPSED"
+    return True, "IN_FORCE"

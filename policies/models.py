@@ -216,7 +216,14 @@ class Policy(BaseModel):
         default=1, choices=[(1, "Annual"), (2, "Half-yearly"), (4, "Quarterly"), (12, "Monthly")]
     )
     version = models.PositiveIntegerField(default=1, help_text="Goes up with every endorsement.")
-    renewal_of = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True, related_name="renewal")
+    renewal_of = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="renewals",
+        help_text="The term this quote renews (a renewal that expired or was declined may be offered again).",
+    )
     bound_at = models.DateTimeField(null=True, blank=True)
     cancelled_on = models.DateField(null=True, blank=True)
     cancellation_reason = models.CharField(max_length=255, blank=True)
@@ -328,6 +335,7 @@ class Instalment(BaseModel):
     amount = models.DecimalField(**MONEY, help_text="Negative for a credit (an endorsement that lowers the premium).")
     status = models.CharField(max_length=5, choices=InstalmentStatus.choices, default=InstalmentStatus.DUE)
     paid_at = models.DateTimeField(null=True, blank=True)
+    payment_reference = models.CharField(max_length=60, blank=True)
     note = models.CharField(max_length=200, blank=True)
 
     scope_owner_field = "policy__holder"

@@ -9,7 +9,7 @@ Emails go out after commit.
 import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from dateutil.relativedelta import relativedelta
 from django.db import transaction
@@ -26,6 +26,7 @@ from .choices import (
     PolicyStatus,
     ReferralStatus,
     UnderwritingOutcome,
+    VehicleUse,
 )
 from .models import (
     CoverageLine,
@@ -44,6 +45,9 @@ from .rating import LineRequest, money, pro_rata, rate, rating_inputs
 from .underwriting import evaluate
 
 logger = logging.getLogger(__name__)
+# Renewal quotes that no longer stand in the way of offering another.
+DEAD_QUOTES = (PolicyStatus.QUOTE_EXPIRED, PolicyStatus.DECLINED)
+CANCELLATION_BALANCE = "Balance of earned premium on cancellation"
 
 MAX_INSURED_VALUE = Decimal("100000000")
 MAX_LIMIT = Decimal("1000000000")
@@ -72,11 +76,28 @@ def _money_in_range(field: str, value, *, low: Decimal = Decimal("0"), high: Dec
     return money(amount)
 
 
+def _whole_number(field: str, value) -> int:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        raise _invalid(field, "must be a whole number") from None
+
+
+def _amount(field: str, value) -> Decimal:
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, TypeError, ValueError):
+        raise _invalid(field, "must be a number") from None
+    if not amount.is_finite():
+        raise _invalid(field, "must be a number")
+    return money(amount)
+
+
 def _clean_vehicle(vehicle: dict, *, effective_date: date) -> dict:
     missing = [name for name in ("make", "model", "year", "vin", "value") if not vehicle.get(name)]
     if missing:
         raise _invalid(f"vehicle.{missing[0]}", "is required")
-    year = int(vehicle["year"])
+    year = _whole_number("vehicle.year", vehicle["year"])
     if not 1900 <= year <= effective_date.year + 1:
         raise _invalid("vehicle.year", f"must be between 1900 and {effective_date.year + 1}")
     vin = str(vehicle["vin"]).strip().upper()
@@ -88,8 +109,14 @@ def _clean_vehicle(vehicle: dict, *, effective_date: date) -> dict:
         "year": year,
         "vin": vin,
         "value": _money_in_range("vehicle.value", vehicle["value"]),
-        "use": vehicle.get("use") or "private",
+        "use": _vehicle_use(vehicle.get("use") or VehicleUse.PRIVATE),
     }
+
+
+def _vehicle_use(value: str) -> str:
+    if value not in VehicleUse.values:
+        raise _invalid("vehicle.use", f"must be one of {', '.join(VehicleUse.values)}")
+    return value
 
 
 def _clean_property(prop: dict, *, effective_date: date) -> dict:
@@ -98,7 +125,7 @@ def _clean_property(prop: dict, *, effective_date: date) -> dict:
     ]
     if missing:
         raise _invalid(f"property.{missing[0]}", "is required")
-    year = int(prop["construction_year"])
+    year = _whole_number("property.construction_year", prop["construction_year"])
     if not 1600 <= year <= effective_date.year:
         raise _invalid("property.construction_year", f"must be between 1600 and {effective_date.year}")
     return {
@@ -153,9 +180,9 @@ def _clean_lines(product: Product, requested: list[dict] | None) -> list[LineReq
         if code not in chosen and not coverage.is_mandatory:
             continue
         item = chosen.get(code, {})
-        limit = money(Decimal(str(item.get("limit") or coverage.default_limit)))
-        deductible = money(
-            Decimal(str(item.get("deductible") if item.get("deductible") is not None else coverage.default_deductible))
+        limit = _amount("coverages", item.get("limit") or coverage.default_limit)
+        deductible = _amount(
+            "coverages", item.get("deductible") if item.get("deductible") is not None else coverage.default_deductible
         )
         high = coverage.max_limit or MAX_LIMIT
         if not coverage.min_limit <= limit <= high or limit <= 0:
@@ -201,6 +228,7 @@ def _price(
     prior_claims_3y: int,
     territory: str,
     term_fraction: Decimal = Decimal("1"),
+    fixed_inputs: dict | None = None,
 ) -> _Priced:
     profile = getattr(holder, "customer_profile", None)
     inputs = rating_inputs(
@@ -210,6 +238,7 @@ def _price(
         prior_claims_3y=prior_claims_3y,
         **risk,
     )
+    inputs.update(fixed_inputs or {})  # values rated at inception that later edits must not change
     result = rate(product=product, lines=lines, inputs=inputs, term_fraction=term_fraction)
     rule_inputs = {
         **inputs,
@@ -395,28 +424,39 @@ def _require_reason(reason: str) -> str:
     return reason.strip()
 
 
-def instalment_schedule(*, premium: Decimal, count: int, effective_date: date, term_months: int) -> list[tuple]:
-    """(due date, amount) pairs: equal instalments, the rounding remainder on the first."""
+def instalment_schedule(
+    *, premium: Decimal, count: int, effective_date: date, expiry_date: date, term_months: int
+) -> list[tuple]:
+    """(due date, amount) pairs: equal instalments, the rounding remainder on the first, all due within the term
+    (monthly steps for a full term that divides evenly, else evenly spaced days)."""
     share = money(premium / count)
     if share * count > premium:
         share -= Decimal("0.01")
     first = premium - share * (count - 1)
-    step = relativedelta(months=term_months // count) if term_months % count == 0 else None
+    full_term = effective_date + relativedelta(months=term_months) == expiry_date
+    step = relativedelta(months=term_months // count) if full_term and term_months % count == 0 else None
+    days = (expiry_date - effective_date).days
     schedule = []
     for index in range(count):
-        due = effective_date + (step * index if step else timedelta(days=round(index * 365 * term_months / 12 / count)))
+        due = effective_date + (step * index if step else timedelta(days=index * days // count))
         schedule.append((due, first if index == 0 else share))
     return schedule
 
 
 @transaction.atomic
 def policy_bind(*, actor, policy: Policy, today: date | None = None) -> Policy:
-    """Issue the policy: the quote goes in force, its instalments are scheduled, and a renewed policy is marked."""
+    """Issue the policy: the quote goes in force and its instalments are scheduled. Cover never starts before the
+    day it is bound (no retroactive cover); a renewal's previous term becomes RENEWED when it expires."""
     today = _today(today)
     policy, target = _lock(policy, "bind")
     if policy.quote_expires_on and policy.quote_expires_on < today:
         raise ConflictError(
             f"The quote expired on {policy.quote_expires_on}; ask for a new quote.", code="quote_expired"
+        )
+    if policy.effective_date < today:
+        raise ConflictError(
+            f"The quote's cover was to start on {policy.effective_date}, which has passed; ask for a new quote.",
+            code="effective_date_passed",
         )
     with acting_as(actor):
         policy.status = target
@@ -427,6 +467,7 @@ def policy_bind(*, actor, policy: Policy, today: date | None = None) -> Policy:
                 premium=policy.premium,
                 count=policy.instalment_count,
                 effective_date=policy.effective_date,
+                expiry_date=policy.expiry_date,
                 term_months=policy.product.term_months,
             ),
             start=1,
@@ -434,11 +475,12 @@ def policy_bind(*, actor, policy: Policy, today: date | None = None) -> Policy:
             Instalment.objects.create(policy=policy, sequence=sequence, due_date=due, amount=amount)
         events.record(policy=policy, kind="bound", actor=actor, message=f"Policy issued, premium {policy.premium}")
         if policy.renewal_of_id:
-            previous = Policy.objects.select_for_update().get(pk=policy.renewal_of_id)
-            if previous.status in lifecycle.TRANSITIONS["mark_renewed"][0]:
-                previous.status = lifecycle.check(previous.status, "mark_renewed")
-                previous.save()
-                events.record(policy=previous, kind="renewed", actor=actor, message=f"Renewed by {policy.number}")
+            events.record(
+                policy=policy.renewal_of,
+                kind="renewal_bound",
+                actor=actor,
+                message=f"Renewal {policy.number} bound from {policy.effective_date}",
+            )
     notify_after_commit(policy, "issued")
     return policy
 
@@ -497,15 +539,32 @@ def quote_expire(*, actor, policy: Policy, today: date | None = None) -> Policy:
 
 @transaction.atomic
 def policy_endorse(
-    *, actor, policy: Policy, kind: str, effective_date: date, changes: dict, reason: str = ""
+    *,
+    actor,
+    policy: Policy,
+    kind: str,
+    effective_date: date,
+    changes: dict,
+    reason: str = "",
+    today: date | None = None,
 ) -> Endorsement:
     """Change the policy mid-term, re-rate it from `effective_date`, and charge or credit the difference
-    pro rata for the rest of the term."""
+    pro rata for the rest of the term.
+
+    Only underwriters may backdate a change, and a change the underwriting rules would refer or decline needs one
+    (their override is recorded with its reason). The holder's age stays as rated at inception, so editing a
+    profile cannot re-price a policy.
+    """
+    today = _today(today)
     policy, _ = _lock(policy, "endorse")
     if kind not in EndorsementKind.values:
         raise _invalid("kind", f"must be one of {', '.join(EndorsementKind.values)}")
+    if not isinstance(changes, dict):
+        raise _invalid("changes", "must be an object")
     if not policy.effective_date <= effective_date < policy.expiry_date:
         raise _invalid("effective_date", f"must be within the term {policy.effective_date} to {policy.expiry_date}")
+    if effective_date < today and not _is_staff_actor(actor):
+        raise _invalid("effective_date", "only an underwriter may backdate an endorsement")
     risk = _current_risk(policy)
     territory_override = policy.rating_inputs.get("territory")
     lines = [
@@ -546,10 +605,16 @@ def policy_endorse(
         prior_claims_3y=policy.rating_inputs.get("prior_claims_3y", 0),
         territory=territory_override or _territory(policy.holder, risk.get("property")),
         term_fraction=_term_fraction(policy.product, policy.effective_date, policy.expiry_date),
+        fixed_inputs={key: policy.rating_inputs[key] for key in ("holder_age",) if key in policy.rating_inputs},
     )
-    if priced.outcome != UnderwritingOutcome.PASS and not actor.has_perm("policies.underwrite_policy"):
-        codes = ", ".join(reason["code"] for reason in priced.reasons)
-        raise ConflictError(f"This change needs an underwriter ({codes}).", code="needs_underwriter")
+    override_codes = [item["code"] for item in priced.reasons]
+    if priced.outcome != UnderwritingOutcome.PASS:
+        if not _is_staff_actor(actor):
+            raise ConflictError(
+                f"This change needs an underwriter ({', '.join(override_codes)}).", code="needs_underwriter"
+            )
+        if not reason.strip():
+            raise _invalid("reason", f"an underwriting override ({', '.join(override_codes)}) needs a reason")
 
     before = policy.premium
     after = priced.result.premium
@@ -580,13 +645,20 @@ def policy_endorse(
             rating_breakdown=priced.result.breakdown,
         )
         if difference:
-            sequence = (policy.instalments.order_by("-sequence").values_list("sequence", flat=True).first() or 0) + 1
             Instalment.objects.create(
                 policy=policy,
-                sequence=sequence,
-                due_date=effective_date,
+                sequence=_next_sequence(policy),
+                due_date=max(effective_date, today),
                 amount=difference,
                 note=f"Endorsement v{policy.version}",
+            )
+        if priced.outcome != UnderwritingOutcome.PASS:
+            events.record(
+                policy=policy,
+                kind="underwriting_override",
+                actor=actor,
+                message=f"Underwriting override ({', '.join(override_codes)}): {reason}",
+                reasons=override_codes,
             )
         events.record(
             policy=policy,
@@ -603,7 +675,7 @@ def policy_endorse(
 def policy_offer_renewal(*, actor, policy: Policy, today: date | None = None) -> Policy:
     """Offer the next term: a new quote, re-rated and re-underwritten, starting when this policy ends."""
     policy, _ = _lock(policy, "renew")
-    if Policy.objects.filter(renewal_of=policy).exists():
+    if policy.renewals.exclude(status__in=DEAD_QUOTES).exists():
         raise ConflictError(f"A renewal of {policy.number} has already been offered.", code="renewal_exists")
     lines = [
         {"coverage": line.coverage.code, "limit": line.limit, "deductible": line.deductible}
@@ -634,38 +706,76 @@ def policy_offer_renewal(*, actor, policy: Policy, today: date | None = None) ->
     return renewal
 
 
+def _is_staff_actor(actor) -> bool:
+    """Underwriters and admins may backdate; customers and agents act from today."""
+    if getattr(actor, "is_system", False):
+        return True
+    return bool(getattr(actor, "has_perm", None) and actor.has_perm("policies.underwrite_policy"))
+
+
 @transaction.atomic
-def policy_cancel(*, actor, policy: Policy, reason: str, effective_date: date | None = None) -> Policy:
-    """Cancel from `effective_date` (default today). Unpaid instalments due from then on are voided; the refund
-    is the unearned premium (pro rata for the days left) less what was voided, never below zero."""
+def policy_cancel(
+    *, actor, policy: Policy, reason: str, effective_date: date | None = None, today: date | None = None
+) -> Policy:
+    """Cancel from `effective_date` (default today; only underwriters may backdate, nobody may post-date).
+
+    The earned premium is the premium pro rata for the days covered. Every instalment still due is voided; when more
+    was paid than earned the difference is refunded, when less, one balance instalment is due on the cancellation
+    date for what is owed.
+    """
     reason = _require_reason(reason)
+    today = _today(today)
     policy, target = _lock(policy, "cancel")
-    cancel_on = effective_date or timezone.localdate()
+    # A policy that has not started yet is cancelled from its start (a full refund).
+    earliest_allowed_now = max(today, policy.effective_date)
+    cancel_on = effective_date or earliest_allowed_now
+    if cancel_on > earliest_allowed_now:
+        raise _invalid("effective_date", "cannot be in the future: cancel on the day")
+    if cancel_on < today and not _is_staff_actor(actor):
+        raise _invalid("effective_date", "only an underwriter may backdate a cancellation")
     if not policy.effective_date <= cancel_on <= policy.expiry_date:
         raise _invalid("effective_date", f"must be within the term {policy.effective_date} to {policy.expiry_date}")
     unearned = pro_rata(policy.premium, days=(policy.expiry_date - cancel_on).days, term_days=policy.term_days)
+    earned = policy.premium - unearned
+    paid = sum(policy.instalments.filter(status=InstalmentStatus.PAID).values_list("amount", flat=True), Decimal("0"))
+    balance = paid - earned
     with acting_as(actor):
         voided = Decimal("0")
-        for instalment in policy.instalments.filter(status=InstalmentStatus.DUE, due_date__gte=cancel_on):
+        for instalment in policy.instalments.filter(status=InstalmentStatus.DUE):
             voided += instalment.amount
             instalment.status = InstalmentStatus.VOID
+            instalment.note = (instalment.note + " (voided on cancellation)").strip()[:200]
             instalment.save()
+        if balance < 0:
+            Instalment.objects.create(
+                policy=policy,
+                sequence=_next_sequence(policy),
+                due_date=cancel_on,
+                amount=-balance,
+                note=CANCELLATION_BALANCE,
+            )
         policy.status = target
         policy.cancelled_on = cancel_on
         policy.cancellation_reason = reason
-        policy.refund_amount = max(unearned - voided, Decimal("0.00"))
+        policy.refund_amount = max(balance, Decimal("0.00"))
         policy.save()
         events.record(
             policy=policy,
             kind="cancelled",
             actor=actor,
             message=f"Cancelled from {cancel_on}: {reason}; refund {policy.refund_amount}",
-            unearned=str(unearned),
+            earned=str(earned),
+            paid=str(paid),
             voided=str(voided),
             refund=str(policy.refund_amount),
+            owed=str(max(-balance, Decimal("0.00"))),
         )
     notify_after_commit(policy, "cancelled")
     return policy
+
+
+def _next_sequence(policy: Policy) -> int:
+    return (policy.instalments.order_by("-sequence").values_list("sequence", flat=True).first() or 0) + 1
 
 
 def _overdue(policy: Policy, *, before: date):
@@ -678,11 +788,13 @@ def policy_lapse(*, actor, policy: Policy, today: date | None = None) -> Policy:
     today = _today(today)
     policy, target = _lock(policy, "lapse")
     grace = timedelta(days=policy.product.grace_period_days)
-    if not _overdue(policy, before=today - grace).exists():
+    oldest = _overdue(policy, before=today - grace).order_by("due_date").first()
+    if oldest is None:
         raise ConflictError("No instalment is unpaid past the grace period.", code="nothing_overdue")
     with acting_as(actor):
         policy.status = target
-        policy.lapsed_on = today
+        # Cover ends when the grace period ran out, even if this run comes late.
+        policy.lapsed_on = oldest.due_date + grace + timedelta(days=1)
         policy.save()
         events.record(policy=policy, kind="lapsed", actor=actor, message="Lapsed: instalment unpaid after grace")
     notify_after_commit(policy, "lapsed")
@@ -695,16 +807,25 @@ def policy_expire(*, actor, policy: Policy, today: date | None = None) -> Policy
     policy, target = _lock(policy, "expire")
     if policy.expiry_date > today:
         raise ConflictError(f"The term runs until {policy.expiry_date}.", code="term_not_ended")
+    renewal = policy.renewals.filter(status=PolicyStatus.IN_FORCE).first()
+    if renewal is not None:
+        target = lifecycle.check(policy.status, "mark_renewed")
     with acting_as(actor):
         policy.status = target
         policy.save()
-        events.record(policy=policy, kind="expired", actor=actor, message="Term ended")
+        message = f"Term ended; continued by {renewal.number}" if renewal else "Term ended"
+        events.record(policy=policy, kind="renewed" if renewal else "expired", actor=actor, message=message)
     return policy
 
 
 @transaction.atomic
 def policy_reinstate(*, actor, policy: Policy, reason: str, today: date | None = None) -> Policy:
-    """Put a cancelled or lapsed policy back in force, within the product's window and with no arrears."""
+    """Put a cancelled or lapsed policy back in force, within the product's window.
+
+    A lapsed policy must have its arrears paid first. A cancellation is undone: the instalments it voided are due
+    again (those already past due from today, with the usual grace period), a balance it charged is voided (or
+    credited if it was paid), and a refund it granted is charged back.
+    """
     reason = _require_reason(reason)
     today = _today(today)
     policy, target = _lock(policy, "reinstate")
@@ -722,40 +843,82 @@ def policy_reinstate(*, actor, policy: Policy, reason: str, today: date | None =
             )
     with acting_as(actor):
         if policy.status == PolicyStatus.CANCELLED:
-            for instalment in policy.instalments.filter(status=InstalmentStatus.VOID, due_date__gte=ended_on):
+            for instalment in policy.instalments.filter(
+                status=InstalmentStatus.VOID, note__endswith="(voided on cancellation)"
+            ):
                 instalment.status = InstalmentStatus.DUE
+                instalment.note = instalment.note.removesuffix("(voided on cancellation)").strip()
+                if instalment.due_date < today:
+                    instalment.due_date = today
+                    instalment.note = (instalment.note + " (rescheduled on reinstatement)").strip()
                 instalment.save()
+            for balance in policy.instalments.filter(note=CANCELLATION_BALANCE).exclude(status=InstalmentStatus.VOID):
+                if balance.status == InstalmentStatus.PAID:
+                    Instalment.objects.create(
+                        policy=policy,
+                        sequence=_next_sequence(policy),
+                        due_date=today,
+                        amount=-balance.amount,
+                        note="Cancellation balance credited back",
+                    )
+                else:
+                    balance.status = InstalmentStatus.VOID
+                    balance.note = "Balance cancelled by reinstatement"
+                    balance.save()
+            if policy.refund_amount:
+                Instalment.objects.create(
+                    policy=policy,
+                    sequence=_next_sequence(policy),
+                    due_date=today,
+                    amount=policy.refund_amount,
+                    note="Cancellation refund charged back",
+                )
             policy.cancelled_on = None
             policy.cancellation_reason = ""
             policy.refund_amount = None
         policy.lapsed_on = None
         policy.status = target
         policy.save()
-        events.record(policy=policy, kind="reinstated", actor=actor, message=f"Reinstated: {reason}")
+        events.record(
+            policy=policy,
+            kind="reinstated",
+            actor=actor,
+            message=f"Reinstated: {reason}",
+            without_cover_from=str(ended_on),
+            without_cover_to=str(today),
+        )
     return policy
 
 
 @transaction.atomic
-def instalment_pay(*, actor, policy: Policy, sequence: int) -> Instalment:
+def instalment_pay(*, actor, policy: Policy, sequence: int, amount: Decimal, reference: str) -> Instalment:
+    """Record a payment received for one instalment (by the finance team or a payment integration): the amount
+    must be the instalment's, and the payment reference is kept."""
+    if not reference or not reference.strip():
+        raise _invalid("reference", "is required")
+    reference = reference.strip()
     policy = Policy.objects.select_for_update().get(pk=policy.pk)
-    if policy.status not in {PolicyStatus.IN_FORCE, PolicyStatus.LAPSED}:
+    if policy.status not in {PolicyStatus.IN_FORCE, PolicyStatus.LAPSED, PolicyStatus.CANCELLED}:
         raise ConflictError(
-            f"Payments are taken on policies in force or lapsed, not {policy.status}.", code="not_payable"
+            f"Payments are taken on policies in force, lapsed or cancelled, not {policy.status}.", code="not_payable"
         )
     instalment = policy.instalments.filter(sequence=sequence).first()
     if instalment is None:
         raise _invalid("sequence", f"no instalment #{sequence} on {policy.number}")
     if instalment.status != InstalmentStatus.DUE:
         raise ConflictError(f"Instalment #{sequence} is {instalment.status}.", code="not_due")
+    if _amount("amount", amount) != instalment.amount:
+        raise _invalid("amount", f"instalment #{sequence} is {instalment.amount}")
     with acting_as(actor):
         instalment.status = InstalmentStatus.PAID
         instalment.paid_at = timezone.now()
+        instalment.payment_reference = reference[:60]
         instalment.save()
         events.record(
             policy=policy,
             kind="instalment_paid",
             actor=actor,
-            message=f"Instalment #{sequence} paid: {instalment.amount}",
+            message=f"Instalment #{sequence} paid: {instalment.amount} (ref. {instalment.payment_reference})",
         )
     return instalment
 
@@ -811,10 +974,15 @@ def offer_renewals(*, actor, today: date | None = None) -> int:
             Policy.objects.filter(
                 product=product,
                 status=PolicyStatus.IN_FORCE,
-                renewal__isnull=True,
                 expiry_date__lte=horizon,
                 expiry_date__gt=today,
-            ).only("pk")
+            )
+            .exclude(
+                pk__in=Policy.objects.filter(renewal_of__isnull=False)
+                .exclude(status__in=DEAD_QUOTES)
+                .values("renewal_of")
+            )
+            .only("pk")
         )
     return _run(policy_offer_renewal, candidates, actor=actor, today=today)
 

@@ -93,7 +93,7 @@ class InsuredPersonSerializer(serializers.ModelSerializer):
 class InstalmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Instalment
-        fields = ["sequence", "due_date", "amount", "status", "paid_at", "note"]
+        fields = ["sequence", "due_date", "amount", "status", "paid_at", "payment_reference", "note"]
         read_only_fields = fields
 
 
@@ -264,6 +264,8 @@ class EndorseRequestSerializer(serializers.Serializer):
 
 class PayRequestSerializer(serializers.Serializer):
     sequence = serializers.IntegerField(min_value=1)
+    amount = serializers.DecimalField(**MONEY, min_value=Decimal("-100000000"), max_value=Decimal("100000000"))
+    reference = serializers.CharField(max_length=60, help_text="The payment's reference (bank transfer, card...).")
 
 
 class EndorsementResultSerializer(serializers.Serializer):

@@ -213,7 +213,5 @@ class PolicyViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
     def pay(self, request, pk=None):
         serializer = PayRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        instalment = services.instalment_pay(
-            actor=request.user, policy=self.get_object(), sequence=serializer.validated_data["sequence"]
-        )
+        instalment = services.instalment_pay(actor=request.user, policy=self.get_object(), **serializer.validated_data)
         return Response(InstalmentSerializer(instalment).data)

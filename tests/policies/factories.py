@@ -38,7 +38,7 @@ def make_test_product(**overrides) -> Product:
         default_limit=D("100000"),
         default_deductible=D("0"),
         is_mandatory=True,
-        covered_loss_types=["collision", "injury"],
+        covered_loss_types=["injury"],
     )
     collision = Coverage.objects.create(
         product=product,
@@ -159,3 +159,15 @@ def policy_in_state(state: str, *, holder, product, effective_date: date) -> Pol
 
 def term_end(effective_date: date, months: int = 12) -> date:
     return effective_date + relativedelta(months=months)
+
+
+def pay(policy: Policy, sequence: int, *, actor) -> Instalment:
+    """Record the payment of one instalment, as the finance team would."""
+    instalment = policy.instalments.get(sequence=sequence)
+    return services.instalment_pay(
+        actor=actor,
+        policy=policy,
+        sequence=sequence,
+        amount=instalment.amount,
+        reference=f"TEST-{policy.number}-{sequence}",
+    )

@@ -229,10 +229,15 @@ def test_endorse_cancel_and_pay_through_the_api(book, product, api_client):
     client = api_client(book.alice)
     policy = Policy.objects.get(pk=client.post(QUOTE_URL, quote_body(), format="json").json()["id"])
     client.post(action_url(policy, "bind"))
-    response = client.post(action_url(policy, "pay"), {"sequence": 1}, format="json")
+    first = policy.instalments.get(sequence=1)
+    payment = {"sequence": 1, "amount": str(first.amount), "reference": "BACS-0042"}
+    assert client.post(action_url(policy, "pay"), payment, format="json").status_code == 403, "finance records it"
+    finance = api_client(book.underwriter)
+    assert finance.post(action_url(policy, "pay"), {**payment, "amount": "1.00"}, format="json").status_code == 400
+    response = finance.post(action_url(policy, "pay"), payment, format="json")
     assert response.status_code == 200
-    assert response.json()["status"] == "paid"
-    assert client.post(action_url(policy, "pay"), {"sequence": 1}, format="json").status_code == 409
+    assert (response.json()["status"], response.json()["payment_reference"]) == ("paid", "BACS-0042")
+    assert finance.post(action_url(policy, "pay"), payment, format="json").status_code == 409
 
     response = client.post(
         action_url(policy, "endorse"),
@@ -247,9 +252,9 @@ def test_endorse_cancel_and_pay_through_the_api(book, product, api_client):
     assert response.json()["policy"]["premium"] == "700.00"
     assert response.json()["endorsement"]["version"] == 2
 
-    response = client.post(
-        action_url(policy, "cancel"), {"reason": "sold", "effective_date": soon().isoformat()}, format="json"
-    )
+    # Not started yet: cancelled from its start, and what was paid comes back.
+    response = client.post(action_url(policy, "cancel"), {"reason": "sold"}, format="json")
     assert response.status_code == 200
-    assert response.json()["status"] == "cancelled"
-    assert response.json()["refund_amount"] is not None
+    body = response.json()
+    assert (body["status"], body["cancelled_on"]) == ("cancelled", soon().isoformat())
+    assert body["refund_amount"] == str(first.amount)

@@ -11,7 +11,7 @@ from policies import lifecycle, services
 from policies.choices import InstalmentStatus, PolicyStatus
 from policies.models import Policy
 from tests.policies.conftest import EFFECTIVE
-from tests.policies.factories import policy_in_state, quote, term_end
+from tests.policies.factories import pay, policy_in_state, quote, term_end
 
 DAY = timedelta(days=1)
 
@@ -31,7 +31,7 @@ CALLS = {
     ),
     "renew": lambda actor, p: services.policy_offer_renewal(actor=actor, policy=p, today=EFFECTIVE + 340 * DAY),
     "cancel": lambda actor, p: services.policy_cancel(
-        actor=actor, policy=p, reason="sold the car", effective_date=EFFECTIVE + 10 * DAY
+        actor=actor, policy=p, reason="sold the car", effective_date=EFFECTIVE + 10 * DAY, today=EFFECTIVE + 10 * DAY
     ),
     "lapse": lambda actor, p: services.policy_lapse(actor=actor, policy=p, today=EFFECTIVE + 31 * DAY),
     "expire": lambda actor, p: services.policy_expire(actor=actor, policy=p, today=term_end(EFFECTIVE)),
@@ -72,7 +72,7 @@ def test_each_state_and_action_is_performed_or_refused_with_409(state, action, b
 
 
 @pytest.mark.django_db
-def test_binding_a_renewal_marks_the_previous_term_renewed(book, product):
+def test_a_bound_renewal_takes_over_when_the_term_ends(book, product):
     policy = services.policy_bind(
         actor=book.alice, policy=quote(actor=book.alice, holder=book.alice, product=product, effective_date=EFFECTIVE)
     )
@@ -82,7 +82,30 @@ def test_binding_a_renewal_marks_the_previous_term_renewed(book, product):
         services.policy_offer_renewal(actor=book.alice, policy=policy, today=EFFECTIVE + 341 * DAY)
     services.policy_bind(actor=book.alice, policy=renewal, today=EFFECTIVE + 345 * DAY)
     policy.refresh_from_db()
+    assert policy.status == PolicyStatus.IN_FORCE, "the current term runs (and is payable) to its end"
+    services.policy_expire(actor=book.underwriter, policy=policy, today=policy.expiry_date)
+    policy.refresh_from_db()
     assert policy.status == PolicyStatus.RENEWED
+
+
+@pytest.mark.django_db
+def test_a_renewal_may_be_offered_again_after_the_first_offer_expired(book, product):
+    policy = services.policy_bind(
+        actor=book.alice, policy=quote(actor=book.alice, holder=book.alice, product=product, effective_date=EFFECTIVE)
+    )
+    first = services.policy_offer_renewal(actor=book.alice, policy=policy, today=EFFECTIVE + 300 * DAY)
+    services.quote_expire(actor=book.underwriter, policy=first, today=EFFECTIVE + 340 * DAY)
+    second = services.policy_offer_renewal(actor=book.alice, policy=policy, today=EFFECTIVE + 340 * DAY)
+    assert second.pk != first.pk
+    assert set(policy.renewals.values_list("pk", flat=True)) == {first.pk, second.pk}
+
+
+@pytest.mark.django_db
+def test_a_quote_cannot_be_bound_after_its_start_date(book, product):
+    policy = quote(actor=book.alice, holder=book.alice, product=product, effective_date=EFFECTIVE)
+    with pytest.raises(ConflictError) as refusal:
+        services.policy_bind(actor=book.alice, policy=policy, today=EFFECTIVE + DAY)
+    assert refusal.value.code == "effective_date_passed"
 
 
 @pytest.mark.django_db
@@ -114,7 +137,7 @@ def test_reinstatement_needs_the_window_and_no_arrears(book, product):
         services.policy_reinstate(actor=book.underwriter, policy=policy, reason="asked", today=EFFECTIVE + 40 * DAY)
     assert refusal.value.code == "arrears"
     for sequence in (1, 2):
-        services.instalment_pay(actor=book.alice, policy=policy, sequence=sequence)
+        pay(policy, sequence, actor=book.underwriter)
     with pytest.raises(ConflictError, match="window"):
         services.policy_reinstate(actor=book.underwriter, policy=policy, reason="late", today=EFFECTIVE + 200 * DAY)
     services.policy_reinstate(actor=book.underwriter, policy=policy, reason="paid", today=EFFECTIVE + 40 * DAY)
@@ -132,14 +155,20 @@ def test_reinstating_a_cancellation_restores_the_voided_instalments(book, produc
         ),
     )
     services.policy_cancel(
-        actor=book.alice, policy=policy, reason="moving abroad", effective_date=EFFECTIVE + 100 * DAY
+        actor=book.alice,
+        policy=policy,
+        reason="moving abroad",
+        effective_date=EFFECTIVE + 100 * DAY,
+        today=EFFECTIVE + 100 * DAY,
     )
-    assert policy.instalments.filter(status=InstalmentStatus.VOID).count() == 2
+    assert policy.instalments.filter(status=InstalmentStatus.VOID).count() == 4
+    assert policy.instalments.get(sequence=5).note == "Balance of earned premium on cancellation"
     services.policy_reinstate(
         actor=book.underwriter, policy=policy, reason="plans changed", today=EFFECTIVE + 110 * DAY
     )
     policy.refresh_from_db()
-    assert policy.instalments.filter(status=InstalmentStatus.VOID).count() == 0
+    assert list(policy.instalments.filter(status=InstalmentStatus.VOID).values_list("sequence", flat=True)) == [5]
+    assert policy.instalments.get(sequence=1).due_date == EFFECTIVE + 110 * DAY  # overdue: due again, with grace
     assert policy.refund_amount is None
 
 
@@ -174,7 +203,11 @@ def test_of_two_concurrent_transitions_exactly_one_wins(book, product):
     )
     results = _race(
         lambda: services.policy_cancel(
-            actor=book.alice, policy=policy, reason="race", effective_date=EFFECTIVE + 10 * DAY
+            actor=book.alice,
+            policy=policy,
+            reason="race",
+            effective_date=EFFECTIVE + 10 * DAY,
+            today=EFFECTIVE + 10 * DAY,
         ),
         lambda: services.policy_lapse(actor=book.underwriter, policy=policy, today=EFFECTIVE + 31 * DAY),
     )

@@ -9,7 +9,7 @@ from policies import services
 from policies.choices import InstalmentStatus
 from policies.rating import pro_rata
 from tests.policies.conftest import EFFECTIVE
-from tests.policies.factories import quote
+from tests.policies.factories import pay, quote
 
 D = Decimal
 WITH_COLLISION = [{"coverage": "collision"}]  # default deductible 500: credit 0.8
@@ -152,10 +152,14 @@ def test_cancellation_refunds_the_unearned_premium(book, product):
         ),
         today=EFFECTIVE,
     )
-    services.instalment_pay(actor=book.alice, policy=policy, sequence=1)
-    # 2030-04-01 to 2031-01-01 is 275 of 365 days: 660 x 275 / 365 = 497.26
+    pay(policy, 1, actor=book.underwriter)
+    # 2030-04-01 to 2031-01-01 is 275 of 365 days: unearned 660 x 275 / 365 = 497.26, all of it paid back
     policy = services.policy_cancel(
-        actor=book.alice, policy=policy, reason="sold the car", effective_date=date(2030, 4, 1)
+        actor=book.alice,
+        policy=policy,
+        reason="sold the car",
+        effective_date=date(2030, 4, 1),
+        today=date(2030, 4, 1),
     )
     assert policy.refund_amount == D("497.26")
 
@@ -176,15 +180,117 @@ def test_cancellation_refund_nets_off_voided_instalments(book, product):
     )
     assert [i.amount for i in policy.instalments.all()] == [D("55.00")] * 12
     for sequence in range(1, 7):
-        services.instalment_pay(actor=book.alice, policy=policy, sequence=sequence)
+        pay(policy, sequence, actor=book.underwriter)
     # from 2030-07-01: unearned 660 x 184 / 365 = 332.71; the six unpaid instalments (330) are voided: refund 2.71
-    policy = services.policy_cancel(actor=book.alice, policy=policy, reason="moving", effective_date=date(2030, 7, 1))
+    policy = services.policy_cancel(
+        actor=book.alice, policy=policy, reason="moving", effective_date=date(2030, 7, 1), today=date(2030, 7, 1)
+    )
     assert policy.refund_amount == D("2.71")
     assert policy.instalments.filter(status=InstalmentStatus.VOID).count() == 6
 
 
+@pytest.mark.django_db
+def test_cancelling_an_unpaid_policy_charges_the_earned_premium(book, product):
+    policy = services.policy_bind(
+        actor=book.alice,
+        policy=quote(actor=book.alice, holder=book.alice, product=product, effective_date=EFFECTIVE),
+        today=EFFECTIVE,
+    )
+    # Nothing paid, cancelled after 10 days: earned 500 x 10 / 365 = 13.70 is owed, nothing refunded.
+    policy = services.policy_cancel(
+        actor=book.alice,
+        policy=policy,
+        reason="changed my mind",
+        effective_date=date(2030, 1, 11),
+        today=date(2030, 1, 11),
+    )
+    assert policy.refund_amount == D("0.00")
+    balance = policy.instalments.get(status=InstalmentStatus.DUE)
+    assert (balance.amount, balance.due_date) == (D("13.70"), date(2030, 1, 11))
+    assert policy.instalments.get(sequence=1).status == InstalmentStatus.VOID
+
+
+@pytest.mark.django_db
+def test_customers_cannot_backdate_or_postdate_a_cancellation(book, product):
+    from insurance.core.exceptions import ServiceError
+
+    policy = services.policy_bind(
+        actor=book.alice,
+        policy=quote(actor=book.alice, holder=book.alice, product=product, effective_date=EFFECTIVE),
+        today=EFFECTIVE,
+    )
+    for when in (EFFECTIVE, date(2030, 3, 1)):
+        with pytest.raises(ServiceError) as error:
+            services.policy_cancel(
+                actor=book.alice, policy=policy, reason="x", effective_date=when, today=date(2030, 2, 1)
+            )
+        assert "effective_date" in error.value.fields
+    services.policy_cancel(
+        actor=book.underwriter,
+        policy=policy,
+        reason="fraud at inception",
+        effective_date=EFFECTIVE,
+        today=date(2030, 2, 1),
+    )
+
+
+@pytest.mark.django_db
+def test_an_edited_date_of_birth_does_not_reprice_an_endorsement(book, product):
+    policy = services.policy_bind(
+        actor=book.alice,
+        policy=quote(actor=book.alice, holder=book.alice, product=product, effective_date=EFFECTIVE),
+        today=EFFECTIVE,
+    )
+    profile = book.alice.customer_profile
+    profile.date_of_birth = date(2008, 1, 1)  # would be "under 25" and 1.5x
+    profile.save()
+    endorsement = services.policy_endorse(
+        actor=book.alice,
+        policy=policy,
+        kind="limit",
+        effective_date=EFFECTIVE,
+        changes={"coverage": "liability", "limit": "100000"},
+    )
+    assert endorsement.premium_after == endorsement.premium_before == D("500.00")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("kind", "changes", "field"),
+    [
+        ("limit", {"coverage": "liability", "limit": "abc"}, "coverages"),
+        ("limit", {"coverage": "liability", "limit": "NaN"}, "coverages"),
+        ("vehicle", {"year": "abc"}, "vehicle.year"),
+        ("vehicle", {"year": [1]}, "vehicle.year"),
+        ("vehicle", {"use": "racing"}, "vehicle.use"),
+        ("address", {}, "changes.region"),
+    ],
+)
+def test_bad_endorsements_are_400_not_500(book, product, kind, changes, field):
+    from insurance.core.exceptions import ServiceError
+
+    policy = services.policy_bind(
+        actor=book.alice,
+        policy=quote(actor=book.alice, holder=book.alice, product=product, effective_date=EFFECTIVE),
+        today=EFFECTIVE,
+    )
+    with pytest.raises(ServiceError) as error:
+        services.policy_endorse(actor=book.alice, policy=policy, kind=kind, effective_date=EFFECTIVE, changes=changes)
+    assert field in error.value.fields
+    assert policy.endorsements.count() == 0
+
+
+def test_short_term_instalments_fall_within_the_term():
+    schedule = services.instalment_schedule(
+        premium=D("120.00"), count=12, effective_date=EFFECTIVE, expiry_date=date(2030, 4, 1), term_months=12
+    )
+    assert all(EFFECTIVE <= due < date(2030, 4, 1) for due, _ in schedule)
+
+
 def test_instalments_add_up_with_the_remainder_first():
-    schedule = services.instalment_schedule(premium=D("100.00"), count=12, effective_date=EFFECTIVE, term_months=12)
+    schedule = services.instalment_schedule(
+        premium=D("100.00"), count=12, effective_date=EFFECTIVE, expiry_date=date(2031, 1, 1), term_months=12
+    )
     amounts = [amount for _, amount in schedule]
     assert amounts[0] == D("8.37")
     assert amounts[1:] == [D("8.33")] * 11

@@ -91,7 +91,9 @@ def test_beat_schedules_every_policy_task(settings):
 def test_emails_render_for_every_kind(in_force, book):
     from policies.notifications import KINDS, send_policy_email
 
-    services.policy_cancel(actor=book.alice, policy=in_force, reason="moving", effective_date=EFFECTIVE + DAY)
+    services.policy_cancel(
+        actor=book.alice, policy=in_force, reason="moving", effective_date=EFFECTIVE + DAY, today=EFFECTIVE + DAY
+    )
     in_force.refresh_from_db()
     renewal = quote(actor=book.alice, holder=book.alice, product=in_force.product, effective_date=EFFECTIVE)
     renewal.renewal_of = in_force
