@@ -28,6 +28,7 @@ migrate: $(VENV)/.installed-base
 demo: migrate
 	$(MANAGE) create_demo_users
 	$(MANAGE) create_demo_book
+	$(MANAGE) create_demo_claims
 
 run: demo
 	@echo "Serving at http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/, health: /health/)"

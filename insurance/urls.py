@@ -11,6 +11,7 @@ from insurance.core.views import health_view
 api_patterns = [
     path("accounts/", include("accounts.api.urls")),
     path("policies/", include("policies.api.urls")),
+    path("claims/", include("claims.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

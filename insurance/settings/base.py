@@ -143,7 +143,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "ClaimDecisionOutcomeEnum": "claims.choices.DecisionOutcome",
+        "InvestigationOutcomeEnum": "claims.choices.InvestigationOutcome",
+        "ClaimStatusEnum": "claims.choices.ClaimStatus",
+        "PolicyStatusEnum": "policies.choices.PolicyStatus",
+    },
 }
 
 # Claim documents: what an upload may be, and how OCR runs (see claims/ocr/).
@@ -153,6 +158,11 @@ DOCUMENT_MAX_PIXELS = env.int("DOCUMENT_MAX_PIXELS", default=60_000_000)  # per 
 OCR_PAGE_TIMEOUT_SECONDS = env.int("OCR_PAGE_TIMEOUT_SECONDS", default=30)
 OCR_REVIEW_CONFIDENCE = env.float("OCR_REVIEW_CONFIDENCE", default=0.6)  # fields below are flagged for a person
 TESSERACT_CMD = env("TESSERACT_CMD", default="tesseract")
+# Claims decision engine: where fraud scores come from (a dotted path to a callable; see claims/fraud.py), and how
+# far above comparable past claims an amount may be before a person must look at it.
+CLAIMS_FRAUD_ASSESSOR = env("CLAIMS_FRAUD_ASSESSOR", default="")
+CLAIMS_COMPARABLE_FACTOR = env.float("CLAIMS_COMPARABLE_FACTOR", default=2.0)
+CLAIMS_COMPARABLE_MIN_COUNT = env.int("CLAIMS_COMPARABLE_MIN_COUNT", default=5)
 
 # Celery: no broker configured means tasks run eagerly, in process, so a first run needs no services.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")

@@ -1,0 +1,63 @@
+"""`Idempotency-Key`: a retried request gets the first request's response instead of doing the work twice.
+
+The key is claimed in its own committed transaction before the work starts, so two concurrent requests with one key
+cannot both run: the second sees the first in flight (409). The same key with a different body is a client error
+(422). A failed first attempt releases the key, so the client may retry it.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+
+from insurance.core.exceptions import ConflictError, ServiceError
+
+from .models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+
+
+class IdempotencyKeyReused(ServiceError):
+    status_code = 422
+    code = "idempotency_key_reused"
+
+
+@dataclass(frozen=True)
+class Replay:
+    status: int
+    body: dict
+
+
+def fingerprint(data: dict, file_hashes: list[str] = ()) -> str:
+    canonical = json.dumps({"data": data, "files": list(file_hashes)}, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def begin(*, user, scope: str, key: str, request_hash: str) -> IdempotencyRecord | Replay:
+    key = key.strip()
+    if not key or len(key) > 100:
+        raise ServiceError(f"{HEADER} must be 1 to 100 characters.", fields={HEADER: ["invalid"]})
+    try:
+        with transaction.atomic():
+            return IdempotencyRecord.objects.create(user=user, scope=scope, key=key, request_hash=request_hash)
+    except IntegrityError:
+        record = IdempotencyRecord.objects.get(user=user, scope=scope, key=key)
+    if record.request_hash != request_hash:
+        raise IdempotencyKeyReused(f"This {HEADER} was already used with a different request.")
+    if not record.completed:
+        raise ConflictError(
+            f"A request with this {HEADER} is still being processed; retry shortly.", code="idempotency_in_flight"
+        )
+    return Replay(status=record.response_status, body=record.response_body)
+
+
+def complete(record: IdempotencyRecord, *, status: int, body: dict) -> None:
+    record.completed = True
+    record.response_status = status
+    record.response_body = json.loads(json.dumps(body, default=str))
+    record.save()
+
+
+def release(record: IdempotencyRecord) -> None:
+    record.delete()

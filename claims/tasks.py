@@ -1,0 +1,31 @@
+"""Celery tasks of claims: thin, idempotent, acting as the Celery system account."""
+
+from celery import shared_task
+
+from insurance.core.audit import current_actor
+
+from . import notifications, services
+from .models import Claim
+
+
+@shared_task
+def process_document(document_id: int) -> str:
+    """OCR one document (a second delivery finds it done and does nothing)."""
+    return services.document_process(actor=current_actor(), document_id=document_id).status
+
+
+@shared_task
+def evaluate_claim(claim_id: int) -> str | None:
+    claim = Claim.objects.filter(pk=claim_id).first()
+    if claim is None:
+        return None
+    decision = services.claim_evaluate(actor=current_actor(), claim=claim)
+    return decision.outcome if decision else None
+
+
+@shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+def send_claim_email_task(claim_id: int, kind: str, message: str = "") -> bool:
+    claim = Claim.objects.select_related("claimant").filter(pk=claim_id).first()
+    if claim is None:
+        return False
+    return notifications.send_claim_email(claim=claim, kind=kind, message=message)
