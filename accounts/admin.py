@@ -1,9 +1,12 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
 from insurance.core.admin import AuditedModelAdmin
+from insurance.core.exceptions import ServiceError
 
 from .models import AgentProfile, CustomerProfile, ObjectAccessGrant, User
+from .services import check_grant
 
 
 @admin.register(User)
@@ -29,8 +32,33 @@ class CustomerProfileAdmin(AuditedModelAdmin):
     autocomplete_fields = ("user", "agent")
 
 
+class ObjectAccessGrantForm(forms.ModelForm):
+    """The admin may only create grants the service would: view or change, on a real object, with an expiry."""
+
+    class Meta:
+        model = ObjectAccessGrant
+        fields = ("user", "content_type", "object_pk", "permission", "expires_at", "reason")
+
+    def clean(self):
+        data = super().clean()
+        permission, content_type = data.get("permission"), data.get("content_type")
+        if permission and content_type and permission.content_type_id != content_type.pk:
+            raise forms.ValidationError("The permission belongs to another kind of object.")
+        if content_type and data.get("object_pk"):
+            model = content_type.model_class()
+            if model is None or not model._default_manager.filter(pk=data["object_pk"]).exists():
+                raise forms.ValidationError("No such object.")
+        action = permission.codename.split("_", 1)[0] if permission else ""
+        try:
+            check_grant(actions=[action], expires_at=data.get("expires_at"), reason=data.get("reason", ""))
+        except ServiceError as error:
+            raise forms.ValidationError(error.message) from None
+        return data
+
+
 @admin.register(ObjectAccessGrant)
 class ObjectAccessGrantAdmin(AuditedModelAdmin):
+    form = ObjectAccessGrantForm
     list_display = ("user", "permission", "content_type", "object_pk", "expires_at", "granted_by", "reason")
     list_filter = ("content_type", "expires_at")
     search_fields = ("user__username", "object_pk", "reason")

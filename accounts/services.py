@@ -1,8 +1,9 @@
 """Every write in accounts. Each service takes the acting user explicitly and records it on the history rows."""
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.contenttypes.models import ContentType
@@ -108,6 +109,30 @@ def customer_assign_agent(*, actor: User, profile: CustomerProfile, agent: Agent
     return profile
 
 
+GRANTABLE_ACTIONS = ("view", "change")
+
+
+def check_grant(*, actions: Iterable[str], expires_at: datetime | None, reason: str) -> None:
+    """The rules every per-object grant obeys, from the API, the admin or a command."""
+    if not (reason or "").strip():
+        raise ServiceError("A grant needs a reason.", fields={"reason": ["required"]})
+    refused = sorted(set(actions) - set(GRANTABLE_ACTIONS))
+    if refused:
+        raise ServiceError(
+            f"Only {' and '.join(GRANTABLE_ACTIONS)} can be granted on one object, not {', '.join(refused)}.",
+            fields={"actions": ["not grantable"]},
+        )
+    if expires_at is None:
+        raise ServiceError("A grant needs an expiry.", fields={"expires_at": ["required"]})
+    now = timezone.now()
+    if expires_at <= now:
+        raise ServiceError("The expiry must be in the future.", fields={"expires_at": ["in the past"]})
+    if expires_at > now + timedelta(days=settings.OBJECT_GRANT_MAX_DAYS):
+        raise ServiceError(
+            f"A grant lasts at most {settings.OBJECT_GRANT_MAX_DAYS} days.", fields={"expires_at": ["too far"]}
+        )
+
+
 @transaction.atomic
 def object_access_grant(
     *,
@@ -118,11 +143,12 @@ def object_access_grant(
     expires_at: datetime | None,
     reason: str,
 ) -> list[ObjectAccessGrant]:
-    """Give `user` the `actions` on one object until `expires_at`, for `reason` (recorded with who granted it)."""
-    if not reason.strip():
-        raise ServiceError("A grant needs a reason.", fields={"reason": ["required"]})
-    if expires_at is not None and expires_at <= timezone.now():
-        raise ServiceError("The expiry must be in the future.", fields={"expires_at": ["in the past"]})
+    """Give `user` the `actions` on one object until `expires_at`, for `reason` (recorded with who granted it).
+
+    Only seeing or changing an object can be granted (never a workflow power such as approving), always with an
+    expiry no further than `settings.OBJECT_GRANT_MAX_DAYS` away.
+    """
+    check_grant(actions=actions, expires_at=expires_at, reason=reason)
     content_type = ContentType.objects.get_for_model(obj)
     grants = []
     with acting_as(actor):

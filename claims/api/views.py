@@ -113,7 +113,7 @@ class ClaimViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
     }
 
     def _claim_response(self, claim: Claim, status_code: int = status.HTTP_200_OK) -> Response:
-        fresh = self.get_queryset().get(pk=claim.pk)
+        fresh = self.get_queryset().filter(pk=claim.pk).first() or claim
         return Response(ClaimSerializer(fresh, context=self.get_serializer_context()).data, status=status_code)
 
     @extend_schema(

@@ -11,6 +11,7 @@ from contextvars import ContextVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
 
 _current_actor: ContextVar = ContextVar("current_actor", default=None)
 
@@ -44,13 +45,21 @@ def history_user(instance=None, request=None, **kwargs):
 def system_account(kind: str):
     """The system user named in `settings.SYSTEM_ACCOUNTS[kind]` ("celery" or "command"), created if missing.
 
-    System accounts cannot log in (inactive, unusable password); `restrict` lets them reach every row.
+    System accounts cannot log in (inactive, unusable password); `restrict` lets them reach every row. The data
+    migration creates them; should one be missing, it is created here with itself as the actor of its history row,
+    and two processes racing to create it both end up with the same row.
     """
     username = settings.SYSTEM_ACCOUNTS[kind]
     user_model = get_user_model()
     user = user_model.objects.filter(username=username).first()
-    if user is None:
-        user = user_model(username=username, is_active=False, is_system=True)
-        user.set_unusable_password()
-        user.save()
+    if user is not None:
+        return user
+    user = user_model(username=username, is_active=False, is_system=True)
+    user.set_unusable_password()
+    user._history_user = user
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        return user_model.objects.get(username=username)
     return user

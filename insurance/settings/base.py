@@ -98,6 +98,7 @@ GUARDIAN_USER_OBJ_PERMS_MODEL = "accounts.ObjectAccessGrant"
 # No guardian "AnonymousUser" row: anonymous requests are denied, never given object permissions.
 ANONYMOUS_USER_NAME = None
 GUARDIAN_RAISE_403 = True
+OBJECT_GRANT_MAX_DAYS = env.int("OBJECT_GRANT_MAX_DAYS", default=90)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"

@@ -22,6 +22,22 @@ from .serializers import (
     ReasonSerializer,
 )
 
+ENDORSE_EXAMPLE = OpenApiExample(
+    "Lower the collision deductible",
+    request_only=True,
+    value={
+        "kind": "deductible",
+        "effective_date": "2027-03-01",
+        "changes": {"coverage": "collision", "deductible": "250.00"},
+        "reason": "Customer asked",
+    },
+)
+CANCEL_EXAMPLE = OpenApiExample("Cancel today", request_only=True, value={"reason": "Vehicle sold"})
+PAY_EXAMPLE = OpenApiExample(
+    "Record a bank transfer", request_only=True, value={"sequence": 2, "amount": "55.00", "reference": "BACS-0042"}
+)
+REASON_EXAMPLE = OpenApiExample("With a reason", request_only=True, value={"reason": "Telematics box fitted"})
+
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="Invalid input; `fields` names the offending fields."),
     403: OpenApiResponse(ErrorSerializer, description="Your role may not do this."),
@@ -88,7 +104,8 @@ class PolicyViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
     }
 
     def _policy_response(self, policy: Policy, status_code: int = status.HTTP_200_OK) -> Response:
-        fresh = self.get_queryset().get(pk=policy.pk)
+        # The caller may act on a policy without seeing the result (a renewal made for them): answer with it anyway.
+        fresh = self.get_queryset().filter(pk=policy.pk).first() or policy
         return Response(PolicySerializer(fresh, context=self.get_serializer_context()).data, status=status_code)
 
     @extend_schema(
@@ -133,6 +150,7 @@ class PolicyViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
 
     @extend_schema(
         request=EndorseRequestSerializer,
+        examples=[ENDORSE_EXAMPLE],
         responses={200: EndorsementResultSerializer, **ERRORS},
         summary="Endorse mid-term: re-rate from the effective date",
     )
@@ -141,7 +159,7 @@ class PolicyViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
         serializer = EndorseRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         endorsement = services.policy_endorse(actor=request.user, policy=self.get_object(), **serializer.validated_data)
-        policy = self.get_queryset().get(pk=endorsement.policy_id)
+        policy = self.get_queryset().filter(pk=endorsement.policy_id).first() or endorsement.policy
         return Response(
             EndorsementResultSerializer(
                 {"endorsement": endorsement, "policy": policy}, context=self.get_serializer_context()
@@ -160,6 +178,7 @@ class PolicyViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
 
     @extend_schema(
         request=CancelRequestSerializer,
+        examples=[CANCEL_EXAMPLE],
         responses={200: PolicySerializer, **ERRORS},
         summary="Cancel, with a pro-rata refund",
     )
@@ -172,6 +191,7 @@ class PolicyViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
 
     @extend_schema(
         request=ReasonSerializer,
+        examples=[REASON_EXAMPLE],
         responses={200: PolicySerializer, **ERRORS},
         summary="Reinstate a cancelled or lapsed policy",
     )
@@ -184,6 +204,7 @@ class PolicyViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
 
     @extend_schema(
         request=ReasonSerializer,
+        examples=[REASON_EXAMPLE],
         responses={200: PolicySerializer, **ERRORS},
         summary="Approve a referred quote (or override a decline)",
     )
@@ -195,7 +216,10 @@ class PolicyViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
         return self._policy_response(policy)
 
     @extend_schema(
-        request=ReasonSerializer, responses={200: PolicySerializer, **ERRORS}, summary="Decline a referred quote"
+        request=ReasonSerializer,
+        examples=[REASON_EXAMPLE],
+        responses={200: PolicySerializer, **ERRORS},
+        summary="Decline a referred quote",
     )
     @action(detail=True, methods=["post"], url_path="decline-referral")
     def decline_referral(self, request, pk=None):
@@ -206,6 +230,7 @@ class PolicyViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
 
     @extend_schema(
         request=PayRequestSerializer,
+        examples=[PAY_EXAMPLE],
         responses={200: InstalmentSerializer, **ERRORS},
         summary="Record an instalment payment",
     )

@@ -130,3 +130,53 @@ def test_revoking_expired_grants_keeps_live_ones_and_audits_the_deletion(persona
     assert list(ObjectAccessGrant.objects.all()) == [live]
     deletion = ObjectAccessGrant.history.filter(id=expired.pk, history_type="-").get()
     assert deletion.history_user == robot
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("actions", "expires_in", "field"),
+    [
+        (["underwrite"], timedelta(days=1), "actions"),
+        (["delete"], timedelta(days=1), "actions"),
+        (["view"], None, "expires_at"),
+        (["view"], timedelta(days=91), "expires_at"),
+    ],
+)
+def test_only_time_boxed_view_or_change_grants(personas, actions, expires_in, field):
+    with pytest.raises(ServiceError) as error:
+        services.object_access_grant(
+            actor=personas.underwriter,
+            user=personas.outsider,
+            obj=personas.bob.customer_profile,
+            actions=actions,
+            expires_at=timezone.now() + expires_in if expires_in else None,
+            reason="covering",
+        )
+    assert field in error.value.fields
+    assert not ObjectAccessGrant.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_admin_refuses_a_grant_the_service_would_refuse(client, personas):
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    client.force_login(personas.admin)
+    content_type = ContentType.objects.get_for_model(CustomerProfile)
+    form = {
+        "user": personas.outsider.pk,
+        "content_type": content_type.pk,
+        "object_pk": personas.bob.customer_profile.pk,
+        "permission": Permission.objects.get(codename="delete_customerprofile").pk,
+        "expires_at_0": (timezone.now() + timedelta(days=2)).strftime("%Y-%m-%d"),
+        "expires_at_1": "12:00:00",
+        "reason": "audit",
+    }
+    response = client.post("/admin/accounts/objectaccessgrant/add/", form)
+    assert response.status_code == 200
+    assert b"can be granted" in response.content
+    assert not ObjectAccessGrant.objects.exists()
+    form["permission"] = Permission.objects.get(codename="view_customerprofile").pk
+    response = client.post("/admin/accounts/objectaccessgrant/add/", form)
+    assert response.status_code == 302
+    assert ObjectAccessGrant.objects.get().granted_by == personas.admin

@@ -64,3 +64,28 @@ def test_django_http404_and_permission_denied_are_mapped():
 
     assert handle(Http404()).data["error"]["code"] == "not_found"
     assert handle(PermissionDenied()).status_code == 403
+
+
+def test_nested_errors_name_the_full_path():
+    error = exceptions.ValidationError(
+        {"coverages": [{}, {"limit": ["Ensure this value is greater than 0."]}], "vehicle": {"vin": ["Too short."]}}
+    )
+    body = handle(error).data["error"]
+    assert body["fields"] == {
+        "coverages[1].limit": ["Ensure this value is greater than 0."],
+        "vehicle.vin": ["Too short."],
+    }
+    assert body["message"] == "coverages[1].limit: Ensure this value is greater than 0."
+
+
+@pytest.mark.django_db
+def test_a_missing_system_account_is_created_with_an_actor():
+    from django.conf import settings
+
+    from accounts.models import User
+    from insurance.core.audit import system_account
+
+    User.objects.filter(username=settings.SYSTEM_ACCOUNTS["celery"]).delete()
+    robot = system_account("celery")
+    assert robot.history.get().history_user == robot
+    assert system_account("celery") == robot

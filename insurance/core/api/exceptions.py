@@ -29,13 +29,29 @@ def _first_code(codes) -> str:
     return codes if isinstance(codes, str) and codes else "invalid"
 
 
+def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
+    """Nested serializer errors as {"coverages[0].limit": ["..."]}, so every field is named by its full path."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(detail, list) and detail and all(isinstance(item, str) for item in detail):
+        flat[prefix or "non_field_errors"] = [str(item) for item in detail]
+    elif isinstance(detail, list):
+        for index, value in enumerate(detail):
+            if value:
+                flat.update(_flatten(value, f"{prefix}[{index}]"))
+    else:
+        flat[prefix or "non_field_errors"] = [str(detail)]
+    return flat
+
+
 def _drf_error(exc: exceptions.APIException, response: Response) -> dict:
     detail = exc.detail
     if isinstance(exc, exceptions.ValidationError):
-        fields = detail if isinstance(detail, dict) else {"non_field_errors": detail}
-        first = next(iter(fields.values()), ["Invalid input."])
-        message = str(first[0] if isinstance(first, list) and first else first)
-        field_name = next(iter(fields), "non_field_errors")
+        fields = _flatten(detail if isinstance(detail, dict) else {"non_field_errors": detail})
+        field_name, messages = next(iter(fields.items()), ("non_field_errors", ["Invalid input."]))
+        message = messages[0]
         if field_name != "non_field_errors":
             message = f"{field_name}: {message}"
         return error_body(
