@@ -1,9 +1,12 @@
 """Demo products and a small book of policies for `make run` (the synthetic data generator comes later)."""
 
+import json
 import random
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from faker import Faker
@@ -13,268 +16,39 @@ from accounts.models import AgentProfile, User
 from insurance.core.roles import Role
 
 from . import services
-from .choices import FactorKind, LineOfBusiness, RatingInput, RuleOperator, UnderwritingOutcome
+from .choices import LineOfBusiness
 from .models import Coverage, Policy, Product, RatingBand, RatingFactor, UnderwritingRule
 
-D = Decimal
-OPEN = None
-
-PRODUCTS = [
-    {
-        "code": "auto-comprehensive",
-        "name": "Auto Comprehensive",
-        "line_of_business": LineOfBusiness.AUTO,
-        "min_premium": D("300"),
-        "claim_auto_approve_limit": D("2500"),
-        "claim_required_documents": ["invoice"],
-        "coverages": [
-            ("liability", "Third-party liability", ["injury"], D("400"), D("100000"), D("0"), True),
-            ("collision", "Own-vehicle collision", ["collision"], D("300"), D("25000"), D("500"), False),
-            ("theft", "Theft and fire", ["theft", "fire"], D("80"), D("25000"), D("250"), False),
-        ],
-        "factors": [
-            (
-                "driver-age",
-                "Driver age",
-                RatingInput.HOLDER_AGE,
-                FactorKind.BAND,
-                None,
-                [(D(16), D(21), "1.80"), (D(21), D(25), "1.40"), (D(25), D(65), "1.00"), (D(65), OPEN, "1.20")],
-            ),
-            (
-                "vehicle-age",
-                "Vehicle age",
-                RatingInput.VEHICLE_AGE,
-                FactorKind.BAND,
-                None,
-                [(D(0), D(3), "1.10"), (D(3), D(10), "1.00"), (D(10), OPEN, "0.90")],
-            ),
-            (
-                "vehicle-value",
-                "Vehicle value",
-                RatingInput.VEHICLE_VALUE,
-                FactorKind.BAND,
-                None,
-                [(D(0), D(20000), "1.00"), (D(20000), D(50000), "1.15"), (D(50000), OPEN, "1.35")],
-            ),
-            (
-                "territory",
-                "Territory",
-                RatingInput.TERRITORY,
-                FactorKind.LOOKUP,
-                None,
-                [("IL", "1.10"), ("OH", "1.00"), ("IN", "0.95")],
-            ),
-            (
-                "prior-claims",
-                "Claims in 3 years",
-                RatingInput.PRIOR_CLAIMS,
-                FactorKind.BAND,
-                None,
-                [(D(0), D(1), "1.00"), (D(1), D(2), "1.15"), (D(2), D(4), "1.35"), (D(4), OPEN, "1.60")],
-            ),
-            (
-                "collision-deductible",
-                "Deductible credit",
-                RatingInput.DEDUCTIBLE,
-                FactorKind.BAND,
-                "collision",
-                [(D(0), D(500), "1.00"), (D(500), D(1000), "0.90"), (D(1000), OPEN, "0.80")],
-            ),
-            (
-                "liability-limit",
-                "Liability limit",
-                RatingInput.LIMIT,
-                FactorKind.BAND,
-                "liability",
-                [(D(0), D(100001), "1.00"), (D(100001), OPEN, "1.25")],
-            ),
-        ],
-        "rules": [
-            (
-                "DRIVER_UNDER_21",
-                "Driver under 21",
-                RatingInput.HOLDER_AGE,
-                RuleOperator.LT,
-                "21",
-                UnderwritingOutcome.REFER,
-            ),
-            (
-                "VEHICLE_VALUE_OVER_150K",
-                "Vehicle value over 150,000",
-                RatingInput.VEHICLE_VALUE,
-                RuleOperator.GT,
-                "150000",
-                UnderwritingOutcome.REFER,
-            ),
-            (
-                "BUSINESS_USE",
-                "Vehicle used for business",
-                RatingInput.VEHICLE_USE,
-                RuleOperator.IN,
-                "business",
-                UnderwritingOutcome.REFER,
-            ),
-            (
-                "MORE_THAN_3_CLAIMS_IN_3Y",
-                "More than 3 claims in 3 years",
-                RatingInput.PRIOR_CLAIMS,
-                RuleOperator.GT,
-                "3",
-                UnderwritingOutcome.DECLINE,
-            ),
-        ],
-    },
-    {
-        "code": "home-standard",
-        "name": "Home Standard",
-        "line_of_business": LineOfBusiness.HOME,
-        "min_premium": D("200"),
-        "claim_auto_approve_limit": D("5000"),
-        "claim_required_documents": ["invoice"],
-        "coverages": [
-            ("buildings", "Buildings", ["fire", "water_damage", "storm"], D("250"), D("300000"), D("1000"), True),
-            ("contents", "Contents", ["theft", "fire", "water_damage"], D("120"), D("50000"), D("250"), False),
-        ],
-        "factors": [
-            (
-                "property-age",
-                "Property age",
-                RatingInput.PROPERTY_AGE,
-                FactorKind.BAND,
-                None,
-                [(D(0), D(20), "0.95"), (D(20), D(60), "1.00"), (D(60), OPEN, "1.20")],
-            ),
-            (
-                "property-value",
-                "Property value",
-                RatingInput.PROPERTY_VALUE,
-                FactorKind.BAND,
-                None,
-                [(D(0), D(250000), "1.00"), (D(250000), D(750000), "1.30"), (D(750000), OPEN, "1.70")],
-            ),
-            (
-                "territory",
-                "Territory",
-                RatingInput.TERRITORY,
-                FactorKind.LOOKUP,
-                None,
-                [("IL", "1.05"), ("OH", "1.00"), ("IN", "1.00")],
-            ),
-            (
-                "prior-claims",
-                "Claims in 3 years",
-                RatingInput.PRIOR_CLAIMS,
-                FactorKind.BAND,
-                None,
-                [(D(0), D(1), "1.00"), (D(1), D(3), "1.25"), (D(3), OPEN, "1.60")],
-            ),
-        ],
-        "rules": [
-            (
-                "PROPERTY_OVER_125_YEARS",
-                "Property older than 125 years",
-                RatingInput.PROPERTY_AGE,
-                RuleOperator.GT,
-                "125",
-                UnderwritingOutcome.REFER,
-            ),
-            (
-                "PROPERTY_VALUE_OVER_2M",
-                "Property value over 2,000,000",
-                RatingInput.PROPERTY_VALUE,
-                RuleOperator.GT,
-                "2000000",
-                UnderwritingOutcome.DECLINE,
-            ),
-        ],
-    },
-    {
-        "code": "term-life",
-        "name": "Term Life",
-        "line_of_business": LineOfBusiness.LIFE,
-        "min_premium": D("120"),
-        "claim_auto_approve_limit": D("0"),
-        "claim_required_documents": ["claim_form"],
-        "coverages": [("death-benefit", "Death benefit", ["death"], D("200"), D("250000"), D("0"), True)],
-        "factors": [
-            (
-                "age",
-                "Age",
-                RatingInput.HOLDER_AGE,
-                FactorKind.BAND,
-                None,
-                [(D(18), D(30), "0.80"), (D(30), D(45), "1.00"), (D(45), D(60), "1.90"), (D(60), OPEN, "3.50")],
-            ),
-            ("smoker", "Smoker", RatingInput.SMOKER, FactorKind.LOOKUP, None, [("yes", "1.80"), ("no", "1.00")]),
-        ],
-        "rules": [
-            (
-                "AGE_OVER_70",
-                "Insured person over 70",
-                RatingInput.HOLDER_AGE,
-                RuleOperator.GT,
-                "70",
-                UnderwritingOutcome.DECLINE,
-            ),
-        ],
-    },
-]
+DEMO_PRODUCTS = settings.BASE_DIR / "fixtures" / "demo_products.json"
 
 
 @transaction.atomic
-def create_demo_products() -> list[Product]:
-    """The demo catalogue, created once (an existing product code is left as the admins edited it)."""
+def create_demo_products(path: Path = DEMO_PRODUCTS) -> list[Product]:
+    """The demo catalogue from `fixtures/demo_products.json`, created once (a product code that exists is left as
+    the admins edited it)."""
+    specs = json.loads(path.read_text(encoding="utf-8"))["products"]
     products = []
-    for spec in PRODUCTS:
+    for spec in specs:
+        parts = {"coverages", "rating_factors", "underwriting_rules"}
         product, created = Product.objects.get_or_create(
-            code=spec["code"],
-            defaults={key: value for key, value in spec.items() if key not in {"coverages", "factors", "rules"}},
+            code=spec["code"], defaults={key: value for key, value in spec.items() if key not in parts}
         )
         products.append(product)
         if not created:
             continue
-        coverages = {}
-        for code, name, losses, base, limit, deductible, mandatory in spec["coverages"]:
-            coverages[code] = Coverage.objects.create(
-                product=product,
-                code=code,
-                name=name,
-                covered_loss_types=losses,
-                base_rate=base,
-                default_limit=limit,
-                default_deductible=deductible,
-                is_mandatory=mandatory,
-            )
-        for position, (code, name, rating_input, kind, coverage, bands) in enumerate(spec["factors"]):
+        coverages = {item["code"]: Coverage.objects.create(product=product, **item) for item in spec["coverages"]}
+        for position, item in enumerate(spec["rating_factors"]):
+            bands = item.pop("bands")
             factor = RatingFactor.objects.create(
-                product=product,
-                code=code,
-                name=name,
-                input=rating_input,
-                kind=kind,
-                position=position,
-                coverage=coverages.get(coverage),
+                product=product, position=position, **{**item, "coverage": coverages.get(item["coverage"])}
             )
             for band in bands:
-                if kind == FactorKind.LOOKUP:
-                    RatingBand.objects.create(factor=factor, value=band[0], multiplier=D(band[1]))
-                else:
-                    lower, upper, multiplier = band
-                    label = f"{lower}+" if upper is None else f"{lower} to {upper}"
-                    RatingBand.objects.create(
-                        factor=factor, lower=lower, upper=upper, multiplier=D(multiplier), label=label
-                    )
-        for code, description, rating_input, operator, value, outcome in spec["rules"]:
-            UnderwritingRule.objects.create(
-                product=product,
-                code=code,
-                description=description,
-                input=rating_input,
-                operator=operator,
-                value=value,
-                outcome=outcome,
-            )
+                label = band.get("value") or (
+                    f"{band['lower']}+" if band.get("upper") is None else f"{band['lower']} to {band['upper']}"
+                )
+                RatingBand.objects.create(factor=factor, label=label, **band)
+        for item in spec["underwriting_rules"]:
+            UnderwritingRule.objects.create(product=product, **item)
     return products
 
 
@@ -291,7 +65,7 @@ def _demo_risk(product: Product, holder: User, rng: random.Random, today: date) 
                 "model": rng.choice(["Corolla", "Focus", "Civic", "X3"]),
                 "year": rng.randint(2008, today.year),
                 "vin": _vin(rng),
-                "value": D(rng.randrange(6000, 60000, 500)),
+                "value": Decimal(rng.randrange(6000, 60000, 500)),
                 "use": rng.choice(["private", "commuting"]),
             }
         }
@@ -303,7 +77,7 @@ def _demo_risk(product: Product, holder: User, rng: random.Random, today: date) 
                 "postal_code": profile.postal_code or "43215",
                 "region": profile.region,
                 "construction_year": rng.randint(1900, 2020),
-                "value": D(rng.randrange(120000, 900000, 5000)),
+                "value": Decimal(rng.randrange(120000, 900000, 5000)),
             }
         }
     return {
