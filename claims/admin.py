@@ -3,7 +3,7 @@ inlines for documents, decisions, reserves, payments, notes and the timeline, an
 
 from django.contrib import admin
 
-from insurance.core.admin import AuditedModelAdmin, service_action
+from insurance.core.admin import ReadOnlyInline, ReadOnlyModelAdmin, service_action
 
 from . import services
 from .models import (
@@ -17,17 +17,6 @@ from .models import (
     Payment,
     ReserveChange,
 )
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class DocumentInline(ReadOnlyInline):
@@ -67,7 +56,7 @@ class EventInline(ReadOnlyInline):
 
 
 @admin.register(Claim)
-class ClaimAdmin(AuditedModelAdmin):
+class ClaimAdmin(ReadOnlyModelAdmin):
     list_display = (
         "number",
         "policy",
@@ -96,15 +85,6 @@ class ClaimAdmin(AuditedModelAdmin):
         service_action(services.claim_close, description="Close", permission="decide", object_argument="claim"),
     ]
 
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in Claim._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False  # claims come in through first notice of loss
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
     def has_decide_permission(self, request) -> bool:
         return request.user.has_perm("claims.decide_claim")
 
@@ -117,28 +97,13 @@ class ExtractedFieldInline(ReadOnlyInline):
 
 
 @admin.register(ClaimDocument)
-class ClaimDocumentAdmin(AuditedModelAdmin):
+class ClaimDocumentAdmin(ReadOnlyModelAdmin):
     list_display = ("claim", "original_name", "kind", "status", "document_type", "ocr_confidence")
     list_filter = ("status", "document_type", "kind")
     search_fields = ("claim__number", "sha256", "original_name")
     inlines = [ExtractedFieldInline]
 
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in ClaimDocument._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
 
 @admin.register(ClaimDecision, ClaimEvent, ClaimNote, ExtractedField, Payment, ReserveChange, IdempotencyRecord)
-class ClaimPartAdmin(AuditedModelAdmin):
+class ClaimPartAdmin(ReadOnlyModelAdmin):
     """Parts of a claim, read-only here: they change only through the claim's services."""
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

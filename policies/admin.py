@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from insurance.core.admin import AuditedModelAdmin, service_action
+from insurance.core.admin import AuditedModelAdmin, ReadOnlyInline, ReadOnlyModelAdmin, service_action
 
 from . import services
 from .models import (
@@ -22,17 +22,6 @@ from .models import (
     Referral,
     UnderwritingRule,
 )
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class CoverageInline(admin.TabularInline):
@@ -166,7 +155,7 @@ class PolicyEventInline(ReadOnlyInline):
 
 
 @admin.register(Policy)
-class PolicyAdmin(AuditedModelAdmin):
+class PolicyAdmin(ReadOnlyModelAdmin):
     """The book. Every change goes through a service: edit nothing here by hand, use the actions."""
 
     list_display = ("number", "holder", "product", "status", "effective_date", "expiry_date", "premium", "agent")
@@ -193,15 +182,6 @@ class PolicyAdmin(AuditedModelAdmin):
         service_action(services.policy_cancel, description="Cancel", permission="cancel"),
         service_action(services.policy_reinstate, description="Reinstate", permission="reinstate"),
     ]
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in Policy._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False  # quotes are priced by the rating engine: use the API or the portal
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def _has_policy_perm(self, request, verb: str) -> bool:
         return request.user.has_perm(f"policies.{verb}_policy")
@@ -246,14 +226,5 @@ class ReferralAdmin(AuditedModelAdmin):
 @admin.register(
     CoverageLine, InsuredVehicle, InsuredProperty, InsuredPerson, Instalment, Endorsement, PolicyEvent, NumberSequence
 )
-class PolicyPartAdmin(AuditedModelAdmin):
+class PolicyPartAdmin(ReadOnlyModelAdmin):
     """Parts of a policy, read-only here: they change only through the policy's services."""
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -17,6 +17,32 @@ class AuditedModelAdmin(SimpleHistoryAdmin):
     readonly_fields: tuple[str, ...] = ("created_at", "updated_at")
 
 
+class ReadOnlyInline(admin.TabularInline):
+    """An inline that shows, never edits: these rows change only through their owner's services."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyModelAdmin(AuditedModelAdmin):
+    """The admin of a model that changes only through services: browse, search and see its history."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class ReasonForm(forms.Form):
     reason = forms.CharField(
         max_length=255,
