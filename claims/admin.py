@@ -98,6 +98,8 @@ class ExtractedFieldInline(ReadOnlyInline):
 
 @admin.register(ClaimDocument)
 class ClaimDocumentAdmin(ReadOnlyModelAdmin):
+    exclude = ("file",)  # stored outside the web root: open it through the API's permission-checked download
+
     list_display = ("claim", "original_name", "kind", "status", "document_type", "ocr_confidence")
     list_filter = ("status", "document_type", "kind")
     search_fields = ("claim__number", "sha256", "original_name")

@@ -48,6 +48,7 @@ class Thresholds:
     required_documents: list[str]
     comparable_factor: Decimal
     comparable_min_count: int
+    auto_approve_without_fraud_check: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,14 @@ def decide(inputs: DecisionInputs, thresholds: Thresholds) -> Decision:
 
     # 2. Fraud
     if not inputs.fraud_checked:
-        reasons.append(Reason("fraud", "FRAUD_NOT_CHECKED", "No fraud assessment is configured."))
+        reasons.append(
+            Reason(
+                "fraud",
+                "FRAUD_NOT_CHECKED",
+                "No fraud assessment is configured.",
+                blocks_auto_approval=not thresholds.auto_approve_without_fraud_check,
+            )
+        )
     elif inputs.fraud_probability is None:
         reasons.append(
             Reason("fraud", "FRAUD_SCORE_PENDING", "The fraud score is not available yet.", blocks_auto_approval=True)

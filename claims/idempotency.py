@@ -8,14 +8,18 @@ cannot both run: the second sees the first in flight (409). The same key with a 
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from insurance.core.exceptions import ConflictError, ServiceError
 
 from .models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
+# A request still "in flight" after this long died without finishing; its key may be used again.
+IN_FLIGHT_EXPIRY = timedelta(minutes=10)
 
 
 class IdempotencyKeyReused(ServiceError):
@@ -38,11 +42,22 @@ def begin(*, user, scope: str, key: str, request_hash: str) -> IdempotencyRecord
     key = key.strip()
     if not key or len(key) > 100:
         raise ServiceError(f"{HEADER} must be 1 to 100 characters.", fields={HEADER: ["invalid"]})
-    try:
-        with transaction.atomic():
-            return IdempotencyRecord.objects.create(user=user, scope=scope, key=key, request_hash=request_hash)
-    except IntegrityError:
-        record = IdempotencyRecord.objects.get(user=user, scope=scope, key=key)
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                return IdempotencyRecord.objects.create(user=user, scope=scope, key=key, request_hash=request_hash)
+        except IntegrityError:
+            record = IdempotencyRecord.objects.filter(user=user, scope=scope, key=key).first()
+        if record is None:
+            continue  # released between our insert and our read: try to claim it again
+        if not record.completed and record.created_at < timezone.now() - IN_FLIGHT_EXPIRY:
+            record.delete()  # the first attempt died mid-request: let this one run
+            continue
+        break
+    else:
+        raise ConflictError(
+            f"A request with this {HEADER} is changing right now; retry shortly.", code="idempotency_in_flight"
+        )
     if record.request_hash != request_hash:
         raise IdempotencyKeyReused(f"This {HEADER} was already used with a different request.")
     if not record.completed:

@@ -31,4 +31,4 @@ def send_claim_email(*, claim: Claim, kind: str, message: str = "") -> bool:
 def notify_after_commit(claim: Claim, kind: str, message: str = "") -> None:
     from .tasks import send_claim_email_task
 
-    transaction.on_commit(lambda: send_claim_email_task.delay(claim.pk, kind, message))
+    transaction.on_commit(lambda: send_claim_email_task.delay(claim.pk, kind, message), robust=True)

@@ -40,6 +40,7 @@ from .decisions import RULE_VERSION, DecisionInputs, Thresholds, as_json, decide
 from .models import Claim, ClaimDecision, ClaimDocument, ClaimNote, ExtractedField, Payment, ReserveChange
 from .notifications import notify_after_commit
 from .ocr import DocumentRejected, ExtractionFailed, FileInfo, OcrUnavailable, extract_document, inspect_upload
+from .ocr.isolation import run_isolated
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,9 @@ def _invalid(field: str, message: str) -> ServiceError:
 
 
 def _lock(claim: Claim, action: str) -> tuple[Claim, str]:
-    locked = Claim.objects.select_for_update().select_related("policy__product", "claimant").get(pk=claim.pk)
+    locked = (
+        Claim.objects.select_for_update(of=("self",)).select_related("policy__product", "claimant").get(pk=claim.pk)
+    )
     return locked, lifecycle.check(locked.status, action)
 
 
@@ -102,7 +105,7 @@ def document_prepare(*, name: str, data: bytes, field: str = "documents") -> Pre
     """Inspect an upload from its bytes alone; a rejection names the field and the file."""
     display_name = safe_display_name(name)
     try:
-        info = inspect_upload(data)
+        info = run_isolated(inspect_upload, data, timeout=settings.DOCUMENT_INSPECT_TIMEOUT_SECONDS)
     except DocumentRejected as rejection:
         raise ServiceError(
             f"{field}: {display_name}: {rejection.message}",
@@ -142,13 +145,13 @@ def _queue_processing(documents: list[ClaimDocument]) -> None:
     from .tasks import process_document
 
     for document in documents:
-        transaction.on_commit(lambda pk=document.pk: process_document.delay(pk))
+        transaction.on_commit(lambda pk=document.pk: process_document.delay(pk), robust=True)
 
 
 def _queue_evaluation(claim: Claim) -> None:
     from .tasks import evaluate_claim
 
-    transaction.on_commit(lambda: evaluate_claim.delay(claim.pk))
+    transaction.on_commit(lambda: evaluate_claim.delay(claim.pk), robust=True)
 
 
 # --- first notice of loss -----------------------------------------------------------------------------------------
@@ -266,7 +269,9 @@ def document_process(*, actor, document_id: int) -> ClaimDocument:
     result = None
     try:
         with document.file.open("rb") as handle:
-            result = extract_document(handle.read())
+            data = handle.read()
+        deadline = settings.DOCUMENT_INSPECT_TIMEOUT_SECONDS + document.pages * settings.OCR_PAGE_TIMEOUT_SECONDS
+        result = run_isolated(extract_document, data, timeout=deadline)
     except OcrUnavailable as error:
         failure = str(error) or "tesseract is not installed (apt-get install tesseract-ocr)"
     except (ExtractionFailed, DocumentRejected) as error:
@@ -402,6 +407,7 @@ def decision_inputs(claim: Claim) -> tuple[DecisionInputs, Thresholds]:
         required_documents=list(product.claim_required_documents or []),
         comparable_factor=Decimal(str(settings.CLAIMS_COMPARABLE_FACTOR)),
         comparable_min_count=settings.CLAIMS_COMPARABLE_MIN_COUNT,
+        auto_approve_without_fraud_check=settings.CLAIMS_AUTO_APPROVE_WITHOUT_FRAUD_CHECK,
     )
     return inputs, thresholds
 
@@ -412,9 +418,9 @@ def claim_evaluate(*, actor, claim: Claim) -> ClaimDecision | None:
 
     Returns the new decision, or None when the claim is no longer decided automatically or nothing changed.
     """
-    claim = Claim.objects.select_for_update().select_related("policy__product", "claimant").get(pk=claim.pk)
-    if claim.status not in lifecycle.AUTOMATIC or claim.decided_by_person:
-        return None
+    claim = Claim.objects.select_for_update(of=("self",)).select_related("policy__product", "claimant").get(pk=claim.pk)
+    if claim.status not in lifecycle.AUTOMATIC or claim.decided_by_person or claim.assigned_handler_id:
+        return None  # a person has taken it over
     inputs, thresholds = decision_inputs(claim)
     result = decide(inputs, thresholds)
     latest = claim.decisions.order_by("-created_at", "-pk").first()
@@ -446,18 +452,23 @@ def claim_evaluate(*, actor, claim: Claim) -> ClaimDecision | None:
         target = lifecycle.check(claim.status, OUTCOME_ACTION[result.outcome])
         if result.outcome == DecisionOutcome.APPROVE:
             claim.approved_amount = result.payable
+        if result.outcome == DecisionOutcome.DENY and claim.reserve_amount:
+            _reserve_to(claim, Decimal("0"), actor=actor, reason="Released: claim denied")
         if result.outcome != DecisionOutcome.DENY and not claim.reserve_changes.exists():
             _reserve_to(
                 claim, result.payable or claim.amount_claimed, actor=actor, reason="Initial reserve on acceptance"
             )
         if target != claim.status:
+            # The timeline says what happened; the reasons (fraud among them) are in the decision, shown by role.
             _transition(
                 claim,
                 target,
                 actor=actor,
                 kind="decided",
-                message=f"Decision engine: {result.outcome} ({codes})",
+                message=f"Decision: {DecisionOutcome(result.outcome).label.lower()}",
+                customer_visible=result.outcome != DecisionOutcome.INVESTIGATE,
                 decision=decision.pk,
+                codes=codes,
             )
         else:
             claim.save()

@@ -28,4 +28,4 @@ def notify_after_commit(policy: Policy, kind: str) -> None:
     """Queue the email once the transaction commits, so a rolled-back change never mails anyone."""
     from .tasks import send_policy_email_task
 
-    transaction.on_commit(lambda: send_policy_email_task.delay(policy.pk, kind))
+    transaction.on_commit(lambda: send_policy_email_task.delay(policy.pk, kind), robust=True)

@@ -414,7 +414,7 @@ def _current_risk(policy: Policy) -> dict:
 
 def _lock(policy: Policy, action: str) -> tuple[Policy, str]:
     """Lock the row, re-read it, and check the transition against the state as it is now."""
-    locked = Policy.objects.select_for_update().select_related("product", "holder").get(pk=policy.pk)
+    locked = Policy.objects.select_for_update(of=("self",)).select_related("product", "holder").get(pk=policy.pk)
     return locked, lifecycle.check(locked.status, action)
 
 

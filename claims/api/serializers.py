@@ -7,7 +7,7 @@ from rest_framework import serializers
 from policies.models import Policy
 
 from .. import lifecycle, selectors
-from ..choices import InvestigationOutcome, LossType
+from ..choices import ClaimStatus, DecisionOutcome, InvestigationOutcome, LossType
 from ..models import Claim, ClaimDecision, ClaimDocument, ClaimEvent, ClaimNote, ExtractedField, Payment
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -63,6 +63,15 @@ class ClaimEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def public_status(status: str) -> str:
+    """What a claimant or agent is told: an investigation looks like any other review from outside."""
+    return ClaimStatus.UNDER_REVIEW if status == ClaimStatus.INVESTIGATION else status
+
+
+# Checks whose reasons stay with the handlers: the fraud finding, and what a person wrote when deciding.
+HIDDEN_CHECKS = frozenset({"fraud", "person"})
+
+
 class ClaimDecisionSerializer(serializers.ModelSerializer):
     """A decision and why. Handlers see its inputs and thresholds; others see the reasons without fraud details."""
 
@@ -86,9 +95,9 @@ class ClaimDecisionSerializer(serializers.ModelSerializer):
     def to_representation(self, decision):
         data = super().to_representation(decision)
         if not _for_handler(self.context):
-            data["reasons"] = [reason for reason in data["reasons"] if reason.get("check") != "fraud"]
-            data.pop("inputs")
-            data.pop("thresholds")
+            data["reasons"] = [reason for reason in data["reasons"] if reason.get("check") not in HIDDEN_CHECKS]
+            for name in ("inputs", "thresholds", "priority", "decided_by"):
+                data.pop(name)
         return data
 
 
@@ -119,7 +128,7 @@ class ClaimSerializer(serializers.ModelSerializer):
     policy = serializers.CharField(source="policy.number", read_only=True)
     allowed_actions = serializers.SerializerMethodField()
     documents = ClaimDocumentSerializer(many=True, read_only=True)
-    decisions = ClaimDecisionSerializer(many=True, read_only=True)
+    decisions = serializers.SerializerMethodField()
     timeline = serializers.SerializerMethodField()
     notes = ClaimNoteSerializer(many=True, read_only=True)
 
@@ -166,6 +175,13 @@ class ClaimSerializer(serializers.ModelSerializer):
     def get_allowed_actions(self, claim: Claim) -> list[str]:
         return lifecycle.allowed_actions(claim.status)
 
+    @extend_schema_field(ClaimDecisionSerializer(many=True))
+    def get_decisions(self, claim: Claim) -> list[dict]:
+        decisions = claim.decisions.all()
+        if not _for_handler(self.context):  # an investigation is never announced to the claimant
+            decisions = [decision for decision in decisions if decision.outcome != DecisionOutcome.INVESTIGATE]
+        return ClaimDecisionSerializer(decisions, many=True, context=self.context).data
+
     @extend_schema_field(ClaimEventSerializer(many=True))
     def get_timeline(self, claim: Claim) -> list[dict]:
         events = claim.events.all()
@@ -178,7 +194,13 @@ class ClaimSerializer(serializers.ModelSerializer):
         if not _for_handler(self.context):
             for name in HANDLER_ONLY:
                 data.pop(name, None)
-            data["decision_reasons"] = [reason for reason in data["decision_reasons"] if reason.get("check") != "fraud"]
+            data["decision_reasons"] = [
+                reason for reason in data["decision_reasons"] if reason.get("check") not in HIDDEN_CHECKS
+            ]
+            if data["decision_outcome"] == DecisionOutcome.INVESTIGATE:
+                data["decision_outcome"] = DecisionOutcome.REVIEW
+            data["status"] = public_status(data["status"])
+            data.pop("allowed_actions")
         return data
 
 

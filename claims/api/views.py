@@ -14,6 +14,7 @@ from insurance.core.api.viewsets import ScopedViewSetMixin
 from insurance.core.exceptions import ServiceError
 
 from .. import idempotency, selectors, services
+from ..choices import ClaimStatus
 from ..models import Claim, ClaimDocument, ExtractedField
 from .serializers import (
     ApproveSerializer,
@@ -48,6 +49,12 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     required=False,
     description="Send the same key when retrying: the first result is returned instead of doing the work twice.",
 )
+
+
+def download_name(document: ClaimDocument) -> str:
+    """The display name with the extension of what the file really is (evil.html holding a PNG is evil.png)."""
+    stem = document.original_name.rsplit(".", 1)[0] if "." in document.original_name else document.original_name
+    return f"{stem or 'document'}.{'jpg' if document.kind == 'jpeg' else document.kind}"
 
 
 def _read_uploads(files, field: str = "documents") -> list[services.PreparedDocument]:
@@ -91,7 +98,7 @@ class ClaimViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
     )
     serializer_class = ClaimSerializer
     parser_classes = [JSONParser, MultiPartParser, FormParser]
-    filterset_fields = ["status", "loss_type", "priority"]
+    filterset_fields = ["status", "loss_type"]
     required_actions = {
         "create": "add",
         "upload_documents": "add",
@@ -111,6 +118,27 @@ class ClaimViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
         "verify_field": "decide",
         "review_queue": "handle",
     }
+
+    def filter_queryset(self, queryset):
+        """Claimants and agents filter on the statuses they are shown: an investigation counts as a review."""
+        status_filter = self.request.query_params.get("status")
+        if status_filter and not selectors.can_handle(self.request.user):
+            if status_filter == ClaimStatus.INVESTIGATION:
+                return queryset.none()
+            if status_filter == ClaimStatus.UNDER_REVIEW:
+                queryset = queryset.filter(status__in=[ClaimStatus.UNDER_REVIEW, ClaimStatus.INVESTIGATION])
+                remaining = self.request.query_params.copy()
+                remaining.pop("status")
+                return self._filter_without_status(queryset, remaining)
+        return super().filter_queryset(queryset)
+
+    def _filter_without_status(self, queryset, params):
+        original = self.request._request.GET
+        self.request._request.GET = params
+        try:
+            return super().filter_queryset(queryset)
+        finally:
+            self.request._request.GET = original
 
     def _claim_response(self, claim: Claim, status_code: int = status.HTTP_200_OK) -> Response:
         fresh = self.get_queryset().filter(pk=claim.pk).first() or claim
@@ -164,10 +192,11 @@ class ClaimViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
             raise PermissionDenied("Your role may not open claim documents.")
         try:
             document = selectors.document_for_download(user=request.user, claim_pk=pk, document_pk=document_pk)
-        except ClaimDocument.DoesNotExist:
+            handle = document.file.open("rb")
+        except (ClaimDocument.DoesNotExist, ValueError, FileNotFoundError):
             raise Http404 from None
         response = FileResponse(
-            document.file.open("rb"), as_attachment=True, filename=document.original_name, content_type=document.mime
+            handle, as_attachment=True, filename=download_name(document), content_type=document.mime
         )
         response["X-Content-Type-Options"] = "nosniff"
         response["Content-Security-Policy"] = "default-src 'none'; sandbox"

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -15,6 +16,13 @@ class AuditedModelAdmin(SimpleHistoryAdmin):
     """Every project model's admin: shows history, and timestamps read-only."""
 
     readonly_fields: tuple[str, ...] = ("created_at", "updated_at")
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        """History is for reading. simple-history's revert (a POST here) would write past the services, their row
+        locks, checks and timeline, so it is refused whatever the template shows."""
+        if request.method == "POST":
+            raise PermissionDenied("History is read-only; change records through their actions.")
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -34,7 +42,11 @@ class ReadOnlyModelAdmin(AuditedModelAdmin):
     """The admin of a model that changes only through services: browse, search and see its history."""
 
     def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
+        hidden = set(self.exclude or ())
+        return [field.name for field in self.model._meta.fields if field.name not in hidden]
+
+    def get_fields(self, request, obj=None):
+        return self.get_readonly_fields(request, obj)
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -93,6 +93,9 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# History is for reading: reverting a row from its history would bypass the services (locks, checks, timeline).
+SIMPLE_HISTORY_REVERT_DISABLED = True
+
 # Per-object grants (a covering underwriter, an auditor) live in our own guardian model, which adds an expiry.
 GUARDIAN_USER_OBJ_PERMS_MODEL = "accounts.ObjectAccessGrant"
 # No guardian "AnonymousUser" row: anonymous requests are denied, never given object permissions.
@@ -157,11 +160,16 @@ DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
 DOCUMENT_MAX_PAGES = env.int("DOCUMENT_MAX_PAGES", default=20)
 DOCUMENT_MAX_PIXELS = env.int("DOCUMENT_MAX_PIXELS", default=60_000_000)  # per page or image
 OCR_PAGE_TIMEOUT_SECONDS = env.int("OCR_PAGE_TIMEOUT_SECONDS", default=30)
+# Documents are inspected and read in a child process capped at this much memory and killed after the deadline.
+DOCUMENT_MEMORY_LIMIT_MB = env.int("DOCUMENT_MEMORY_LIMIT_MB", default=768)
+DOCUMENT_INSPECT_TIMEOUT_SECONDS = env.int("DOCUMENT_INSPECT_TIMEOUT_SECONDS", default=20)
 OCR_REVIEW_CONFIDENCE = env.float("OCR_REVIEW_CONFIDENCE", default=0.6)  # fields below are flagged for a person
 TESSERACT_CMD = env("TESSERACT_CMD", default="tesseract")
 # Claims decision engine: where fraud scores come from (a dotted path to a callable; see claims/fraud.py), and how
 # far above comparable past claims an amount may be before a person must look at it.
 CLAIMS_FRAUD_ASSESSOR = env("CLAIMS_FRAUD_ASSESSOR", default="")
+# Without a fraud assessor, may a claim be approved automatically? No in production; `local` says yes for demos.
+CLAIMS_AUTO_APPROVE_WITHOUT_FRAUD_CHECK = env.bool("CLAIMS_AUTO_APPROVE_WITHOUT_FRAUD_CHECK", default=False)
 CLAIMS_COMPARABLE_FACTOR = env.float("CLAIMS_COMPARABLE_FACTOR", default=2.0)
 CLAIMS_COMPARABLE_MIN_COUNT = env.int("CLAIMS_COMPARABLE_MIN_COUNT", default=5)
 

@@ -110,12 +110,12 @@ CASES = [
         ["FRAUD_SCORE_PENDING"],
     ),
     (
-        "fraud not configured still auto-approves",
+        "fraud not configured waits for a person",
         {"fraud_checked": False, "fraud_probability": None},
-        DecisionOutcome.APPROVE,
-        Priority.LOW,
+        DecisionOutcome.REVIEW,
+        Priority.NORMAL,
         D("700"),
-        ["FRAUD_NOT_CHECKED", "AUTO_APPROVED"],
+        ["FRAUD_NOT_CHECKED"],
     ),
     (
         "claimed far above the documents",
@@ -221,3 +221,12 @@ def test_an_approval_has_no_blocking_reason_and_a_review_has_one():
             assert not blocking
         if outcome == DecisionOutcome.REVIEW:
             assert blocking
+
+
+def test_an_insurer_may_allow_auto_approval_without_a_fraud_check():
+    from dataclasses import replace
+
+    allowed = replace(THRESHOLDS, auto_approve_without_fraud_check=True)
+    decision = decide(DecisionInputs(**{**CLEAN, "fraud_checked": False, "fraud_probability": None}), allowed)
+    assert decision.outcome == DecisionOutcome.APPROVE
+    assert {"FRAUD_NOT_CHECKED", "AUTO_APPROVED"} <= set(codes(decision))
