@@ -323,6 +323,26 @@ def document_process(*, actor, document_id: int) -> ClaimDocument:
     return document
 
 
+def document_retry(*, actor, document: ClaimDocument) -> ClaimDocument:
+    """Read a failed document again (after tesseract was installed, say): back to pending, queued after commit."""
+    with transaction.atomic(), acting_as(actor):
+        document = ClaimDocument.objects.select_for_update().select_related("claim").get(pk=document.pk)
+        if document.status != DocumentStatus.FAILED:
+            raise ConflictError(f"Document {document.pk} is {document.status}, not failed.", code="not_failed")
+        document.status = DocumentStatus.PENDING
+        document.failure_reason = ""
+        document.save()
+        events.record(
+            claim=document.claim,
+            kind="document_retried",
+            actor=actor,
+            customer_visible=False,
+            message=f"Document {document.original_name} queued to be read again",
+        )
+        _queue_processing([document])
+    return document
+
+
 def field_verify(*, actor, field: ExtractedField, value: str) -> ExtractedField:
     """A person confirms or corrects an extracted value; the claim is evaluated again."""
     with transaction.atomic(), acting_as(actor):

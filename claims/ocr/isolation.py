@@ -7,6 +7,7 @@ would come back forever. So inspection and extraction run in a forked child whos
 a `DocumentRejected`, which the caller turns into a 400 or a failed document.
 """
 
+import faulthandler
 import multiprocessing
 import resource
 from collections.abc import Callable
@@ -24,6 +25,7 @@ def _current_address_space() -> int:
 
 
 def _child(connection, work: Callable, data: bytes, budget: int) -> None:
+    faulthandler.disable()  # a decoder aborting on the memory cap is an expected outcome, not a crash to dump
     try:
         limit = _current_address_space() + budget
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

@@ -154,3 +154,33 @@ def test_claimants_cannot_find_investigations_by_filtering(personas, policy, api
     assert [row["id"] for row in client.get(CLAIMS_URL, {"status": "under_review"}).json()["results"]] == [claim.pk]
     handler = api_client(personas.underwriter)
     assert [row["id"] for row in handler.get(CLAIMS_URL, {"status": "investigation"}).json()["results"]] == [claim.pk]
+
+
+@pytest.mark.django_db
+def test_failed_documents_can_be_read_again_once_tesseract_is_there(
+    personas, policy, api_client, settings, django_capture_on_commit_callbacks
+):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from claims.ocr import tesseract_available
+
+    real_tesseract = settings.TESSERACT_CMD
+    settings.TESSERACT_CMD = "/nonexistent/tesseract"
+    with django_capture_on_commit_callbacks(execute=True):
+        api_client(personas.alice).post(
+            CLAIMS_URL,
+            {**fnol(), "policy": policy.number, "documents": [SimpleUploadedFile("a.png", png_invoice(), "image/png")]},
+            format="multipart",
+        )
+    document = ClaimDocument.objects.get()
+    assert document.status == "failed"
+    settings.TESSERACT_CMD = real_tesseract
+    out = StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("reprocess_documents", "--claim", document.claim.number, stdout=out)
+    assert "Queued 1 failed document" in out.getvalue()
+    document.refresh_from_db()
+    assert document.status == ("done" if tesseract_available() else "failed")
+    assert document.history.latest().history_user.username == "system-celery"
