@@ -5,6 +5,7 @@ from django.contrib.auth.admin import UserAdmin
 from insurance.core.admin import AuditedModelAdmin
 from insurance.core.exceptions import ServiceError
 
+from . import services
 from .models import AgentProfile, CustomerProfile, ObjectAccessGrant, User
 from .services import check_grant
 
@@ -66,6 +67,18 @@ class ObjectAccessGrantAdmin(AuditedModelAdmin):
     readonly_fields = ("created_at", "updated_at", "granted_by")
 
     def save_model(self, request, obj, form, change) -> None:
-        if not change:
-            obj.granted_by = request.user
-        super().save_model(request, obj, form, change)
+        """A new grant goes through the service (the one place grants are made); edits save as usual."""
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        target = obj.content_type.get_object_for_this_type(pk=obj.object_pk)
+        (grant,) = services.object_access_grant(
+            actor=request.user,
+            user=obj.user,
+            obj=target,
+            actions=[obj.permission.codename.split("_", 1)[0]],
+            expires_at=obj.expires_at,
+            reason=obj.reason,
+        )
+        obj.pk = grant.pk
+        obj.granted_by = grant.granted_by

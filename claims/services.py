@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from insurance.core.audit import acting_as
-from insurance.core.exceptions import ConflictError, ServiceError
+from insurance.core.exceptions import ConflictError, ServiceError, field_error, required_text
 from policies.lifecycle import in_force_on
 from policies.models import Policy
 from policies.numbering import next_number
@@ -57,10 +57,6 @@ OUTCOME_ACTION = {
     DecisionOutcome.INVESTIGATE: "investigate",
     DecisionOutcome.REVIEW: "route_to_review",
 }
-
-
-def _invalid(field: str, message: str) -> ServiceError:
-    return ServiceError(f"{field}: {message}", fields={field: [message]})
 
 
 def _lock(claim: Claim, action: str) -> tuple[Claim, str]:
@@ -184,21 +180,21 @@ def claim_submit(
 ) -> Claim:
     """Record a first notice of loss with its documents; OCR and the decision follow after commit."""
     if incident_at > timezone.now():
-        raise _invalid("incident_at", "is in the future")
+        raise field_error("incident_at", "is in the future")
     try:
         amount = Decimal(str(amount_claimed))
     except InvalidOperation:
-        raise _invalid("amount_claimed", "must be a number") from None
+        raise field_error("amount_claimed", "must be a number") from None
     if not amount.is_finite() or amount <= 0:
-        raise _invalid("amount_claimed", "must be positive")
+        raise field_error("amount_claimed", "must be positive")
     covered, reason = in_force_on(policy, timezone.localtime(incident_at).date())
     if not covered:
         message = {"POLICY_NEVER_ISSUED": "the policy was never issued"}.get(
             reason, f"the policy was not in force on {incident_at:%Y-%m-%d} ({reason})"
         )
-        raise _invalid("incident_at", message)
+        raise field_error("incident_at", message)
     if covering_line(policy, loss_type) is None:
-        raise _invalid("loss_type", f"policy {policy.number} does not cover {loss_type}")
+        raise field_error("loss_type", f"policy {policy.number} does not cover {loss_type}")
 
     stored: list[str] = []
     try:
@@ -238,7 +234,7 @@ def claim_submit(
 def document_add(*, actor, claim: Claim, documents: list[PreparedDocument]) -> list[ClaimDocument]:
     """Add documents to a claim (answering a request, or later evidence); each is read after commit."""
     if not documents:
-        raise _invalid("documents", "send at least one file")
+        raise field_error("documents", "send at least one file")
     stored: list[str] = []
     try:
         with transaction.atomic(), acting_as(actor):
@@ -520,17 +516,11 @@ def _record_manual(claim: Claim, *, actor, outcome: str, reason: str, payable: D
     )
 
 
-def _require(value: str, field: str = "reason") -> str:
-    if not value or not value.strip():
-        raise _invalid(field, "is required")
-    return value.strip()
-
-
 @transaction.atomic
 def claim_approve(*, actor, claim: Claim, reason: str, amount: Decimal | None = None) -> Claim:
     """Approve in full (the amount claimed, or the engine's payable amount when lower) or for `amount`; an amount
     below what was claimed is a partial approval."""
-    reason = _require(reason)
+    reason = required_text(reason)
     claim, _ = _lock(claim, "approve")
     latest_payable = (
         claim.decisions.exclude(payable_amount=None)
@@ -540,9 +530,9 @@ def claim_approve(*, actor, claim: Claim, reason: str, amount: Decimal | None = 
     )
     amount = Decimal(str(amount)) if amount is not None else (latest_payable or claim.amount_claimed)
     if not amount.is_finite() or amount <= 0 or amount > claim.amount_claimed:
-        raise _invalid("amount", f"must be more than 0 and at most the amount claimed ({claim.amount_claimed})")
+        raise field_error("amount", f"must be more than 0 and at most the amount claimed ({claim.amount_claimed})")
     if amount < claim.paid_amount:
-        raise _invalid("amount", f"cannot be below what was already paid ({claim.paid_amount})")
+        raise field_error("amount", f"cannot be below what was already paid ({claim.paid_amount})")
     action = "approve" if amount == claim.amount_claimed or amount == latest_payable else "partially_approve"
     target = lifecycle.check(claim.status, action)
     with acting_as(actor):
@@ -564,7 +554,7 @@ def claim_approve(*, actor, claim: Claim, reason: str, amount: Decimal | None = 
 
 @transaction.atomic
 def claim_deny(*, actor, claim: Claim, reason: str) -> Claim:
-    reason = _require(reason)
+    reason = required_text(reason)
     claim, target = _lock(claim, "deny")
     with acting_as(actor):
         claim.decided_by_person = True
@@ -579,7 +569,7 @@ def claim_deny(*, actor, claim: Claim, reason: str) -> Claim:
 
 @transaction.atomic
 def claim_investigate(*, actor, claim: Claim, reason: str) -> Claim:
-    reason = _require(reason)
+    reason = required_text(reason)
     claim, target = _lock(claim, "investigate")
     with acting_as(actor):
         claim.decided_by_person = True
@@ -597,7 +587,7 @@ def claim_investigate(*, actor, claim: Claim, reason: str) -> Claim:
 
 @transaction.atomic
 def claim_request_documents(*, actor, claim: Claim, message: str) -> Claim:
-    message = _require(message, "message")
+    message = required_text(message, "message")
     claim, _ = _lock(claim, "request_documents")
     with acting_as(actor):
         events.record(claim=claim, kind="documents_requested", actor=actor, message=f"More documents needed: {message}")
@@ -618,7 +608,7 @@ def claim_close(*, actor, claim: Claim, reason: str = "") -> Claim:
 
 @transaction.atomic
 def claim_reopen(*, actor, claim: Claim, reason: str) -> Claim:
-    reason = _require(reason)
+    reason = required_text(reason)
     claim, target = _lock(claim, "reopen")
     with acting_as(actor):
         claim.closed_at = None
@@ -629,7 +619,7 @@ def claim_reopen(*, actor, claim: Claim, reason: str) -> Claim:
 @transaction.atomic
 def claim_assign(*, actor, claim: Claim, handler) -> Claim:
     if handler is not None and not handler.has_perm("claims.decide_claim"):
-        raise _invalid("handler", f"{handler.username} cannot handle claims")
+        raise field_error("handler", f"{handler.username} cannot handle claims")
     claim = Claim.objects.select_for_update().get(pk=claim.pk)
     with acting_as(actor):
         claim.assigned_handler = handler
@@ -646,14 +636,14 @@ def claim_assign(*, actor, claim: Claim, handler) -> Claim:
 
 def note_add(*, actor, claim: Claim, text: str) -> ClaimNote:
     with acting_as(actor):
-        return ClaimNote.objects.create(claim=claim, author=actor, text=_require(text, "text"))
+        return ClaimNote.objects.create(claim=claim, author=actor, text=required_text(text, "text"))
 
 
 @transaction.atomic
 def investigation_outcome_set(*, actor, claim: Claim, outcome: str, reason: str = "") -> Claim:
     """Record what an investigation found; the fraud model learns from it."""
     if outcome not in InvestigationOutcome.values:
-        raise _invalid("outcome", f"must be one of {', '.join(InvestigationOutcome.values)}")
+        raise field_error("outcome", f"must be one of {', '.join(InvestigationOutcome.values)}")
     claim = Claim.objects.select_for_update().get(pk=claim.pk)
     with acting_as(actor):
         claim.investigation_outcome = outcome
@@ -684,10 +674,10 @@ def _reserve_to(claim: Claim, target: Decimal, *, actor, reason: str) -> None:
 
 @transaction.atomic
 def reserve_set(*, actor, claim: Claim, amount: Decimal, reason: str) -> Claim:
-    reason = _require(reason)
+    reason = required_text(reason)
     amount = Decimal(str(amount))
     if not amount.is_finite() or amount < 0:
-        raise _invalid("amount", "must be zero or more")
+        raise field_error("amount", "must be zero or more")
     claim = Claim.objects.select_for_update().get(pk=claim.pk)
     if claim.status in {ClaimStatus.CLOSED, ClaimStatus.DENIED}:
         raise ConflictError(f"A {claim.status} claim holds no reserve.", code="no_reserve")
@@ -709,7 +699,7 @@ def payment_create(*, actor, claim: Claim, amount: Decimal, reference: str = "")
     approved amount or the reserve."""
     amount = Decimal(str(amount))
     if not amount.is_finite() or amount <= 0:
-        raise _invalid("amount", "must be positive")
+        raise field_error("amount", "must be positive")
     claim, _ = _lock(claim, "pay")
     outstanding = (claim.approved_amount or Decimal("0")) - claim.paid_amount
     if amount > outstanding:

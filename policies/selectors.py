@@ -3,26 +3,21 @@
 from django.db.models import QuerySet
 
 from .choices import PolicyStatus
-from .models import Policy, Product, Referral
+from .models import Policy
 
-
-def product_list(*, user, active_only: bool = True) -> QuerySet[Product]:
-    queryset = Product.objects.restrict(user, "view").prefetch_related("coverages")
-    return queryset.filter(is_active=True) if active_only else queryset
+# What a policy's API representation reads: fetched in a fixed number of queries for any page of policies.
+POLICY_DETAIL_RELATED = ("product", "renewal_of", "vehicle", "property", "insured_person")
+POLICY_DETAIL_PREFETCH = ("coverage_lines__coverage", "instalments", "endorsements", "events__actor")
 
 
 def policy_list(*, user) -> QuerySet[Policy]:
     return (
         Policy.objects.restrict(user, "view")
-        .select_related("product", "holder", "agent__user", "vehicle", "property", "insured_person")
-        .prefetch_related("coverage_lines__coverage")
+        .select_related(*POLICY_DETAIL_RELATED)
+        .prefetch_related(*POLICY_DETAIL_PREFETCH)
     )
 
 
 def referral_queue(*, user) -> QuerySet[Policy]:
     """Referred quotes waiting for an underwriter, oldest first."""
     return policy_list(user=user).filter(status=PolicyStatus.REFERRED).order_by("created_at")
-
-
-def pending_referrals(*, user) -> QuerySet[Referral]:
-    return Referral.objects.restrict(user, "view").filter(status="pending").select_related("policy")

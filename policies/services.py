@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from insurance.core.audit import acting_as
-from insurance.core.exceptions import ConflictError, ServiceError
+from insurance.core.exceptions import ConflictError, ServiceError, field_error, required_text
 
 from . import events, lifecycle
 from .choices import (
@@ -59,50 +59,43 @@ def _today(today: date | None) -> date:
     return today or timezone.localdate()
 
 
-def _invalid(field: str, message: str) -> ServiceError:
-    return ServiceError(f"{field}: {message}", fields={field: [message]})
-
-
 # --- validation of the insured risk -------------------------------------------------------------------------
 
 
 def _money_in_range(field: str, value, *, low: Decimal = Decimal("0"), high: Decimal = MAX_INSURED_VALUE) -> Decimal:
-    try:
-        amount = Decimal(str(value))
-    except Exception:
-        raise _invalid(field, "must be a number") from None
-    if not amount.is_finite() or amount <= low or amount > high:
-        raise _invalid(field, f"must be more than {low} and at most {high}")
-    return money(amount)
+    amount = _amount(field, value)
+    if amount <= low or amount > high:
+        raise field_error(field, f"must be more than {low} and at most {high}")
+    return amount
 
 
 def _whole_number(field: str, value) -> int:
     try:
         return int(str(value).strip())
     except (TypeError, ValueError):
-        raise _invalid(field, "must be a whole number") from None
+        raise field_error(field, "must be a whole number") from None
 
 
 def _amount(field: str, value) -> Decimal:
     try:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, TypeError, ValueError):
-        raise _invalid(field, "must be a number") from None
+        raise field_error(field, "must be a number") from None
     if not amount.is_finite():
-        raise _invalid(field, "must be a number")
+        raise field_error(field, "must be a number")
     return money(amount)
 
 
 def _clean_vehicle(vehicle: dict, *, effective_date: date) -> dict:
     missing = [name for name in ("make", "model", "year", "vin", "value") if not vehicle.get(name)]
     if missing:
-        raise _invalid(f"vehicle.{missing[0]}", "is required")
+        raise field_error(f"vehicle.{missing[0]}", "is required")
     year = _whole_number("vehicle.year", vehicle["year"])
     if not 1900 <= year <= effective_date.year + 1:
-        raise _invalid("vehicle.year", f"must be between 1900 and {effective_date.year + 1}")
+        raise field_error("vehicle.year", f"must be between 1900 and {effective_date.year + 1}")
     vin = str(vehicle["vin"]).strip().upper()
     if len(vin) != 17 or not set(vin) <= VIN_ALPHABET:
-        raise _invalid("vehicle.vin", "must be 17 letters and digits (no I, O or Q)")
+        raise field_error("vehicle.vin", "must be 17 letters and digits (no I, O or Q)")
     return {
         "make": str(vehicle["make"]).strip(),
         "model": str(vehicle["model"]).strip(),
@@ -115,7 +108,7 @@ def _clean_vehicle(vehicle: dict, *, effective_date: date) -> dict:
 
 def _vehicle_use(value: str) -> str:
     if value not in VehicleUse.values:
-        raise _invalid("vehicle.use", f"must be one of {', '.join(VehicleUse.values)}")
+        raise field_error("vehicle.use", f"must be one of {', '.join(VehicleUse.values)}")
     return value
 
 
@@ -124,10 +117,10 @@ def _clean_property(prop: dict, *, effective_date: date) -> dict:
         name for name in ("address_line1", "city", "postal_code", "construction_year", "value") if not prop.get(name)
     ]
     if missing:
-        raise _invalid(f"property.{missing[0]}", "is required")
+        raise field_error(f"property.{missing[0]}", "is required")
     year = _whole_number("property.construction_year", prop["construction_year"])
     if not 1600 <= year <= effective_date.year:
-        raise _invalid("property.construction_year", f"must be between 1600 and {effective_date.year}")
+        raise field_error("property.construction_year", f"must be between 1600 and {effective_date.year}")
     return {
         "address_line1": str(prop["address_line1"]).strip(),
         "city": str(prop["city"]).strip(),
@@ -140,15 +133,15 @@ def _clean_property(prop: dict, *, effective_date: date) -> dict:
 
 def _clean_person(person: dict, *, effective_date: date) -> dict:
     if not person.get("full_name") or not person.get("date_of_birth"):
-        raise _invalid("person.date_of_birth" if person.get("full_name") else "person.full_name", "is required")
+        raise field_error("person.date_of_birth" if person.get("full_name") else "person.full_name", "is required")
     born = person["date_of_birth"]
     if isinstance(born, str):
         try:
             born = date.fromisoformat(born)
         except ValueError:
-            raise _invalid("person.date_of_birth", "must be a date (YYYY-MM-DD)") from None
+            raise field_error("person.date_of_birth", "must be a date (YYYY-MM-DD)") from None
     if born >= effective_date or (effective_date.year - born.year) > 120:
-        raise _invalid("person.date_of_birth", "must be in the past and within 120 years")
+        raise field_error("person.date_of_birth", "must be in the past and within 120 years")
     return {
         "full_name": str(person["full_name"]).strip(),
         "date_of_birth": born,
@@ -171,9 +164,9 @@ def _clean_lines(product: Product, requested: list[dict] | None) -> list[LineReq
     for index, item in enumerate(requested or []):
         code = item.get("coverage")
         if code not in offered:
-            raise _invalid(f"coverages[{index}].coverage", f"{code!r} is not offered by {product.code}")
+            raise field_error(f"coverages[{index}].coverage", f"{code!r} is not offered by {product.code}")
         if code in chosen:
-            raise _invalid(f"coverages[{index}].coverage", f"{code!r} is listed twice")
+            raise field_error(f"coverages[{index}].coverage", f"{code!r} is listed twice")
         chosen[code] = item
     lines = []
     for code, coverage in offered.items():
@@ -186,12 +179,12 @@ def _clean_lines(product: Product, requested: list[dict] | None) -> list[LineReq
         )
         high = coverage.max_limit or MAX_LIMIT
         if not coverage.min_limit <= limit <= high or limit <= 0:
-            raise _invalid("coverages", f"{code}: the limit must be between {coverage.min_limit} and {high}")
+            raise field_error("coverages", f"{code}: the limit must be between {coverage.min_limit} and {high}")
         if deductible < 0 or deductible >= limit:
-            raise _invalid("coverages", f"{code}: the deductible must be at least 0 and below the limit")
+            raise field_error("coverages", f"{code}: the deductible must be at least 0 and below the limit")
         lines.append(LineRequest(coverage=coverage, limit=limit, deductible=deductible))
     if not lines:
-        raise _invalid("coverages", "choose at least one coverage")
+        raise field_error("coverages", "choose at least one coverage")
     return lines
 
 
@@ -275,30 +268,30 @@ def quote_create(
     `expiry_date` is asked for, which is priced pro rata."""
     today = _today(today)
     if not product.is_active:
-        raise _invalid("product", f"{product.code} is not on sale")
+        raise field_error("product", f"{product.code} is not on sale")
     profile = getattr(holder, "customer_profile", None)
     if profile is None:
-        raise _invalid("holder", "is not a customer")
+        raise field_error("holder", "is not a customer")
     if renewal_of is None and not today <= effective_date <= today + timedelta(days=365):
-        raise _invalid("effective_date", "must be between today and a year from today")
+        raise field_error("effective_date", "must be between today and a year from today")
     full_expiry = effective_date + relativedelta(months=product.term_months)
     expiry_date = expiry_date or full_expiry
     if expiry_date <= effective_date:
-        raise _invalid("expiry_date", "must be after effective_date")
+        raise field_error("expiry_date", "must be after effective_date")
     if expiry_date > full_expiry:
-        raise _invalid("expiry_date", f"must be within the product's term of {product.term_months} months")
+        raise field_error("expiry_date", f"must be within the product's term of {product.term_months} months")
     term_fraction = _term_fraction(product, effective_date, expiry_date)
     if instalment_count not in INSTALMENT_COUNTS:
-        raise _invalid("instalment_count", f"must be one of {INSTALMENT_COUNTS}")
+        raise field_error("instalment_count", f"must be one of {INSTALMENT_COUNTS}")
     if not 0 <= int(prior_claims_3y) <= 50:
-        raise _invalid("prior_claims_3y", "must be between 0 and 50")
+        raise field_error("prior_claims_3y", "must be between 0 and 50")
     risk_kind = RISK_OF_LINE[product.line_of_business]
     given = {"vehicle": vehicle, "property": property, "person": person}
     for kind, value in given.items():
         if value and kind != risk_kind:
-            raise _invalid(kind, f"a {product.get_line_of_business_display()} product insures a {risk_kind}")
+            raise field_error(kind, f"a {product.get_line_of_business_display()} product insures a {risk_kind}")
     if not given[risk_kind]:
-        raise _invalid(risk_kind, "is required")
+        raise field_error(risk_kind, "is required")
     cleaner = {"vehicle": _clean_vehicle, "property": _clean_property, "person": _clean_person}[risk_kind]
     risk = {risk_kind: cleaner(given[risk_kind], effective_date=effective_date)}
     lines = _clean_lines(product, coverages)
@@ -418,12 +411,6 @@ def _lock(policy: Policy, action: str) -> tuple[Policy, str]:
     return locked, lifecycle.check(locked.status, action)
 
 
-def _require_reason(reason: str) -> str:
-    if not reason or not reason.strip():
-        raise _invalid("reason", "is required")
-    return reason.strip()
-
-
 def instalment_schedule(
     *, premium: Decimal, count: int, effective_date: date, expiry_date: date, term_months: int
 ) -> list[tuple]:
@@ -488,7 +475,7 @@ def policy_bind(*, actor, policy: Policy, today: date | None = None) -> Policy:
 @transaction.atomic
 def referral_approve(*, actor, policy: Policy, reason: str, today: date | None = None) -> Policy:
     """An underwriter accepts a referred quote (or overrides a decline); the quote's validity starts again."""
-    reason = _require_reason(reason)
+    reason = required_text(reason)
     policy, target = _lock(policy, "approve_referral")
     referral = policy.referrals.filter(status=ReferralStatus.PENDING).first()
     with acting_as(actor):
@@ -509,7 +496,7 @@ def referral_approve(*, actor, policy: Policy, reason: str, today: date | None =
 
 @transaction.atomic
 def referral_decline(*, actor, policy: Policy, reason: str) -> Policy:
-    reason = _require_reason(reason)
+    reason = required_text(reason)
     policy, target = _lock(policy, "decline_referral")
     with acting_as(actor):
         for referral in policy.referrals.filter(status=ReferralStatus.PENDING):
@@ -558,13 +545,13 @@ def policy_endorse(
     today = _today(today)
     policy, _ = _lock(policy, "endorse")
     if kind not in EndorsementKind.values:
-        raise _invalid("kind", f"must be one of {', '.join(EndorsementKind.values)}")
+        raise field_error("kind", f"must be one of {', '.join(EndorsementKind.values)}")
     if not isinstance(changes, dict):
-        raise _invalid("changes", "must be an object")
+        raise field_error("changes", "must be an object")
     if not policy.effective_date <= effective_date < policy.expiry_date:
-        raise _invalid("effective_date", f"must be within the term {policy.effective_date} to {policy.expiry_date}")
+        raise field_error("effective_date", f"must be within the term {policy.effective_date} to {policy.expiry_date}")
     if effective_date < today and not _is_staff_actor(actor):
-        raise _invalid("effective_date", "only an underwriter may backdate an endorsement")
+        raise field_error("effective_date", "only an underwriter may backdate an endorsement")
     risk = _current_risk(policy)
     territory_override = policy.rating_inputs.get("territory")
     lines = [
@@ -574,11 +561,11 @@ def policy_endorse(
 
     if kind == EndorsementKind.VEHICLE:
         if "vehicle" not in risk:
-            raise _invalid("kind", "this policy insures no vehicle")
+            raise field_error("kind", "this policy insures no vehicle")
         risk["vehicle"] = _clean_vehicle({**risk["vehicle"], **changes}, effective_date=policy.effective_date)
     elif kind == EndorsementKind.ADDRESS:
         if not str(changes.get("region") or "").strip():
-            raise _invalid("changes.region", "is required for a change of address")
+            raise field_error("changes.region", "is required for a change of address")
         territory_override = str(changes["region"]).strip()
         if "property" in risk:
             risk["property"] = _clean_property({**risk["property"], **changes}, effective_date=policy.effective_date)
@@ -586,10 +573,10 @@ def policy_endorse(
         code = changes.get("coverage")
         field = "limit" if kind == EndorsementKind.LIMIT else "deductible"
         if field not in changes:
-            raise _invalid(f"changes.{field}", "is required")
+            raise field_error(f"changes.{field}", "is required")
         index = next((i for i, line in enumerate(lines) if line.coverage.code == code), None)
         if index is None:
-            raise _invalid("changes.coverage", f"{code!r} is not on this policy")
+            raise field_error("changes.coverage", f"{code!r} is not on this policy")
         requested = [
             {"coverage": item.coverage.code, "limit": item.limit, "deductible": item.deductible} for item in lines
         ]
@@ -614,7 +601,7 @@ def policy_endorse(
                 f"This change needs an underwriter ({', '.join(override_codes)}).", code="needs_underwriter"
             )
         if not reason.strip():
-            raise _invalid("reason", f"an underwriting override ({', '.join(override_codes)}) needs a reason")
+            raise field_error("reason", f"an underwriting override ({', '.join(override_codes)}) needs a reason")
 
     before = policy.premium
     after = priced.result.premium
@@ -723,18 +710,18 @@ def policy_cancel(
     was paid than earned the difference is refunded, when less, one balance instalment is due on the cancellation
     date for what is owed.
     """
-    reason = _require_reason(reason)
+    reason = required_text(reason)
     today = _today(today)
     policy, target = _lock(policy, "cancel")
     # A policy that has not started yet is cancelled from its start (a full refund).
     earliest_allowed_now = max(today, policy.effective_date)
     cancel_on = effective_date or earliest_allowed_now
     if cancel_on > earliest_allowed_now:
-        raise _invalid("effective_date", "cannot be in the future: cancel on the day")
+        raise field_error("effective_date", "cannot be in the future: cancel on the day")
     if cancel_on < today and not _is_staff_actor(actor):
-        raise _invalid("effective_date", "only an underwriter may backdate a cancellation")
+        raise field_error("effective_date", "only an underwriter may backdate a cancellation")
     if not policy.effective_date <= cancel_on <= policy.expiry_date:
-        raise _invalid("effective_date", f"must be within the term {policy.effective_date} to {policy.expiry_date}")
+        raise field_error("effective_date", f"must be within the term {policy.effective_date} to {policy.expiry_date}")
     unearned = pro_rata(policy.premium, days=(policy.expiry_date - cancel_on).days, term_days=policy.term_days)
     earned = policy.premium - unearned
     paid = sum(policy.instalments.filter(status=InstalmentStatus.PAID).values_list("amount", flat=True), Decimal("0"))
@@ -826,7 +813,7 @@ def policy_reinstate(*, actor, policy: Policy, reason: str, today: date | None =
     again (those already past due from today, with the usual grace period), a balance it charged is voided (or
     credited if it was paid), and a refund it granted is charged back.
     """
-    reason = _require_reason(reason)
+    reason = required_text(reason)
     today = _today(today)
     policy, target = _lock(policy, "reinstate")
     ended_on = policy.cancelled_on if policy.status == PolicyStatus.CANCELLED else policy.lapsed_on
@@ -894,9 +881,7 @@ def policy_reinstate(*, actor, policy: Policy, reason: str, today: date | None =
 def instalment_pay(*, actor, policy: Policy, sequence: int, amount: Decimal, reference: str) -> Instalment:
     """Record a payment received for one instalment (by the finance team or a payment integration): the amount
     must be the instalment's, and the payment reference is kept."""
-    if not reference or not reference.strip():
-        raise _invalid("reference", "is required")
-    reference = reference.strip()
+    reference = required_text(reference, "reference")
     policy = Policy.objects.select_for_update().get(pk=policy.pk)
     if policy.status not in {PolicyStatus.IN_FORCE, PolicyStatus.LAPSED, PolicyStatus.CANCELLED}:
         raise ConflictError(
@@ -904,11 +889,11 @@ def instalment_pay(*, actor, policy: Policy, sequence: int, amount: Decimal, ref
         )
     instalment = policy.instalments.filter(sequence=sequence).first()
     if instalment is None:
-        raise _invalid("sequence", f"no instalment #{sequence} on {policy.number}")
+        raise field_error("sequence", f"no instalment #{sequence} on {policy.number}")
     if instalment.status != InstalmentStatus.DUE:
         raise ConflictError(f"Instalment #{sequence} is {instalment.status}.", code="not_due")
     if _amount("amount", amount) != instalment.amount:
-        raise _invalid("amount", f"instalment #{sequence} is {instalment.amount}")
+        raise field_error("amount", f"instalment #{sequence} is {instalment.amount}")
     with acting_as(actor):
         instalment.status = InstalmentStatus.PAID
         instalment.paid_at = timezone.now()

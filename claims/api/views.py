@@ -14,7 +14,7 @@ from insurance.core.api.viewsets import ScopedViewSetMixin
 from insurance.core.exceptions import ServiceError
 
 from .. import idempotency, selectors, services
-from ..choices import ClaimStatus
+from ..filters import ClaimFilter
 from ..models import Claim, ClaimDocument, ExtractedField
 from .serializers import (
     ApproveSerializer,
@@ -93,12 +93,12 @@ class ClaimViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
 
     queryset = (
         Claim.objects.select_related("policy__product")
-        .prefetch_related("documents__fields", "decisions__decided_by", "events__actor", "notes__author")
+        .prefetch_related(*selectors.CLAIM_DETAIL_PREFETCH)
         .order_by("-pk")
     )
     serializer_class = ClaimSerializer
     parser_classes = [JSONParser, MultiPartParser, FormParser]
-    filterset_fields = ["status", "loss_type"]
+    filterset_class = ClaimFilter
     required_actions = {
         "create": "add",
         "upload_documents": "add",
@@ -118,27 +118,6 @@ class ClaimViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
         "verify_field": "decide",
         "review_queue": "handle",
     }
-
-    def filter_queryset(self, queryset):
-        """Claimants and agents filter on the statuses they are shown: an investigation counts as a review."""
-        status_filter = self.request.query_params.get("status")
-        if status_filter and not selectors.can_handle(self.request.user):
-            if status_filter == ClaimStatus.INVESTIGATION:
-                return queryset.none()
-            if status_filter == ClaimStatus.UNDER_REVIEW:
-                queryset = queryset.filter(status__in=[ClaimStatus.UNDER_REVIEW, ClaimStatus.INVESTIGATION])
-                remaining = self.request.query_params.copy()
-                remaining.pop("status")
-                return self._filter_without_status(queryset, remaining)
-        return super().filter_queryset(queryset)
-
-    def _filter_without_status(self, queryset, params):
-        original = self.request._request.GET
-        self.request._request.GET = params
-        try:
-            return super().filter_queryset(queryset)
-        finally:
-            self.request._request.GET = original
 
     def _claim_response(self, claim: Claim, status_code: int = status.HTTP_200_OK) -> Response:
         fresh = self.get_queryset().filter(pk=claim.pk).first() or claim

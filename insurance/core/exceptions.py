@@ -41,3 +41,15 @@ class TransitionNotAllowed(ConflictError):
 
     def extra(self) -> dict:
         return {"current_state": self.current, "allowed": self.allowed}
+
+
+def field_error(field: str, message: str) -> ServiceError:
+    """A 400 about one field, named in both the message and `fields` (the way every service reports bad input)."""
+    return ServiceError(f"{field}: {message}", fields={field: [message]})
+
+
+def required_text(value: str | None, field: str = "reason") -> str:
+    """`value` stripped, or a 400 naming `field` when it is empty."""
+    if not value or not value.strip():
+        raise field_error(field, "is required")
+    return value.strip()

@@ -84,8 +84,8 @@ class PolicyViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
     """Quotes and policies. Customers see theirs, agents their customers', underwriters and admins all."""
 
     queryset = (
-        Policy.objects.select_related("product", "renewal_of", "vehicle", "property", "insured_person")
-        .prefetch_related("coverage_lines__coverage", "instalments", "endorsements", "events__actor")
+        Policy.objects.select_related(*selectors.POLICY_DETAIL_RELATED)
+        .prefetch_related(*selectors.POLICY_DETAIL_PREFETCH)
         .order_by("-pk")
     )
     serializer_class = PolicySerializer

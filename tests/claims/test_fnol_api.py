@@ -151,3 +151,25 @@ def test_customers_cannot_decide_their_own_claims(personas, policy, api_client):
         url = reverse(f"claims-api:claim-{action}", args=[claim.pk])
         response = api_client(personas.alice).post(url, {"reason": "mine", "amount": "10", "text": "x"}, format="json")
         assert response.status_code == 403, action
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url_name", ["claims-api:claim-list", "claims-api:claim-review-queue"])
+def test_listing_claims_takes_the_same_queries_for_one_claim_or_many(personas, policy, api_client, url_name):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api_client(personas.underwriter)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse(url_name)).status_code == 200
+        return len(captured)
+
+    claim = submit(actor=personas.alice, policy=policy)
+    services.claim_evaluate(actor=personas.underwriter, claim=claim)
+    services.note_add(actor=personas.underwriter, claim=claim, text="note")
+    one = queries()
+    for _ in range(3):
+        services.claim_evaluate(actor=personas.underwriter, claim=submit(actor=personas.alice, policy=policy))
+    assert queries() == one
