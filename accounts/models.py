@@ -71,12 +71,34 @@ class CustomerProfile(BaseModel):
     postal_code = models.CharField(max_length=20, blank=True)
     region = models.CharField(max_length=100, blank=True, help_text="State, province or county.")
     country = models.CharField(max_length=2, default="GB", help_text="ISO 3166-1 alpha-2 code.")
+    sex = models.CharField(
+        max_length=1,
+        choices=[("F", "Female"), ("M", "Male"), ("X", "Other")],
+        blank=True,
+        help_text="As declared; used only to check that fraud models treat groups fairly.",
+    )
+    bank_account = models.CharField(max_length=40, blank=True, help_text="Account claim payments are made to.")
+    external_reference = models.CharField(
+        max_length=40,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="The customer's number in the system they were imported from (the import's natural key).",
+    )
+    attributes = models.JSONField(
+        default=dict, blank=True, help_text="Imported columns with no field of their own, kept as sent."
+    )
 
     scope_owner_field = "user"
 
     class Meta:
         ordering = ["user__last_name", "user__first_name", "user__username"]
-        indexes = [models.Index(fields=["postal_code"]), models.Index(fields=["phone"])]
+        indexes = [
+            models.Index(fields=["postal_code"]),
+            models.Index(fields=["phone"]),
+            models.Index(fields=["address_line1", "postal_code"]),
+            models.Index(fields=["bank_account"]),
+        ]
 
     def __str__(self) -> str:
         return self.user.get_full_name() or self.user.username

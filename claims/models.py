@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from insurance.core.models import BaseModel
 
@@ -31,6 +32,9 @@ class Claim(BaseModel):
     claimant = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="claims")
     reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     incident_at = models.DateTimeField()
+    reported_at = models.DateTimeField(
+        default=timezone.now, db_index=True, help_text="When the loss was first notified (earlier for imported claims)."
+    )
     incident_place = models.CharField(max_length=255)
     loss_type = models.CharField(max_length=20, choices=LossType.choices)
     description = models.TextField()
@@ -64,6 +68,9 @@ class Claim(BaseModel):
         max_length=16, choices=InvestigationOutcome.choices, default=InvestigationOutcome.UNKNOWN, db_index=True
     )
     closed_at = models.DateTimeField(null=True, blank=True)
+    attributes = models.JSONField(
+        default=dict, blank=True, help_text="Imported columns with no field of their own, kept as sent."
+    )
 
     scope_owner_field = "policy__holder"
 

@@ -229,6 +229,9 @@ class Policy(BaseModel):
     cancellation_reason = models.CharField(max_length=255, blank=True)
     refund_amount = models.DecimalField(**MONEY, null=True, blank=True)
     lapsed_on = models.DateField(null=True, blank=True)
+    attributes = models.JSONField(
+        default=dict, blank=True, help_text="Imported columns with no field of their own, kept as sent."
+    )
 
     scope_owner_field = "holder"
 
@@ -287,8 +290,10 @@ class InsuredVehicle(BaseModel):
     make = models.CharField(max_length=60)
     model = models.CharField(max_length=60)
     year = models.PositiveSmallIntegerField(validators=[MinValueValidator(1900), MaxValueValidator(2100)])
-    vin = models.CharField(max_length=17, db_index=True)
-    value = models.DecimalField(**MONEY, validators=NON_NEGATIVE)
+    vin = models.CharField(max_length=17, db_index=True, blank=True, help_text="Empty on imported legacy policies.")
+    value = models.DecimalField(
+        **MONEY, validators=NON_NEGATIVE, null=True, blank=True, help_text="Empty when an import did not say."
+    )
     use = models.CharField(max_length=12, choices=VehicleUse.choices, default=VehicleUse.PRIVATE)
 
     scope_owner_field = "policy__holder"

@@ -18,7 +18,7 @@ SECRET_KEY = env("SECRET_KEY", default="django-insecure-local-development-only-k
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 
-PROJECT_APPS = ["accounts", "policies", "claims", "fraud", "reports"]
+PROJECT_APPS = ["accounts", "policies", "claims", "etl", "fraud", "reports"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
