@@ -1,0 +1,312 @@
+"""Set-based upserts by natural key, with a history row for every record created or changed.
+
+One function, two paths. On PostgreSQL the rows are COPYed into a temporary staging table and merged with one
+`INSERT ... ON CONFLICT DO UPDATE ... WHERE <something changed>` whose RETURNING feeds the history insert in the same
+statement, so the database does the work and an unchanged row costs neither a write nor a history row. Elsewhere
+(SQLite for a newcomer's first run) the same result comes from `bulk_create_with_history` and
+`bulk_update_with_history`. simple-history never sees these writes, which is why the history is written here.
+
+Rows are dicts keyed by attname (`policy_id`, not `policy`). A column some row gives is written for every row of
+the call (a row without it gets the model default); columns no row gives are left alone on update.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, models, transaction
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+TIMESTAMPS = ("created_at", "updated_at")
+HISTORY_OWN_COLUMNS = ("history_id", "history_date", "history_change_reason", "history_type", "history_user_id")
+SQLITE_LOOKUP_CHUNK = 300
+
+
+@dataclass
+class UpsertResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    pks: dict[tuple, int] = field(default_factory=dict)
+    created_keys: set[tuple] = field(default_factory=set)
+
+    def add(self, other: UpsertResult) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.pks.update(other.pks)
+        self.created_keys |= other.created_keys
+
+
+def upsert_rows(
+    model: type[models.Model],
+    rows: Sequence[dict[str, Any]],
+    *,
+    key: tuple[str, ...] | None,
+    actor,
+    reason: str,
+) -> UpsertResult:
+    """Insert `rows` or update the records with the same `key`, writing history as `actor` with `reason`.
+
+    `key` names a unique constraint's attnames; None inserts every row. Keys must be unique within `rows` (the
+    caller decides which duplicate wins and how to report it). Runs in one transaction (a savepoint when nested).
+    """
+    if not rows:
+        return UpsertResult()
+    columns = _given_columns(model, rows)
+    if key is not None:
+        missing = [name for name in key if name not in columns]
+        if missing:
+            raise ValueError(f"{model.__name__}: every row needs its key {missing}")
+        keys = [tuple(row.get(name) for name in key) for row in rows]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"{model.__name__}: duplicate keys in one upsert")
+    now = timezone.now()
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            return _upsert_postgresql(model, rows, columns, key, actor, reason, now)
+        return _upsert_orm(model, rows, columns, key, actor, reason, now)
+
+
+def _given_columns(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> list[str]:
+    known = {f.attname for f in model._meta.concrete_fields if not f.primary_key}
+    given: dict[str, None] = {}
+    for row in rows:
+        for name in row:
+            given.setdefault(name, None)
+    unknown = [name for name in given if name not in known]
+    if unknown:
+        raise ValueError(f"{model.__name__} has no column {', '.join(sorted(unknown))}")
+    return [name for name in given if name not in TIMESTAMPS]
+
+
+def _full_row(fields: list[models.Field], row: dict[str, Any], now: datetime) -> list[Any]:
+    values = []
+    for f in fields:
+        if f.attname in TIMESTAMPS:
+            values.append(row.get(f.attname) or now)
+        elif f.attname in row:
+            values.append(row[f.attname])
+        else:
+            values.append(f.get_default())
+    return values
+
+
+# --- PostgreSQL: COPY into a staging table, one merge statement that also writes the history -----------------
+
+
+def _upsert_postgresql(model, rows, columns, key, actor, reason, now) -> UpsertResult:
+    meta = model._meta
+    table = connection.ops.quote_name(meta.db_table)
+    history_model = model.history.model
+    history_table = connection.ops.quote_name(history_model._meta.db_table)
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    field_columns = [f.column for f in fields]
+    stage = connection.ops.quote_name(f"etl_stage_{meta.db_table}")
+    quoted = ", ".join(connection.ops.quote_name(c) for c in field_columns)
+    pk_column = connection.ops.quote_name(meta.pk.column)
+    tracked = [
+        f.column
+        for f in history_model._meta.concrete_fields
+        if f.column not in HISTORY_OWN_COLUMNS  # the tracked fields, without secrets excluded from history
+    ]
+    history_columns = ", ".join(connection.ops.quote_name(c) for c in tracked)
+    user_id = actor.pk if actor is not None else None
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DROP AS SELECT {quoted} FROM {table} WITH NO DATA"  # noqa: S608
+        )
+        cursor.execute(f"TRUNCATE {stage}")
+        buffer = _copy_buffer(fields, rows, now)
+        cursor.copy_expert(f"COPY {stage} ({quoted}) FROM STDIN", buffer)
+
+        key_columns = [meta.get_field(_field_name(meta, name)).column for name in key or ()]
+        conflict = _conflict_clause(meta, table, columns, key, key_columns)
+        returned = ", ".join(["etl_inserted", pk_column, *(connection.ops.quote_name(c) for c in key_columns)])
+        cursor.execute(
+            f"""
+            WITH merged AS (
+                INSERT INTO {table} ({quoted}) SELECT {quoted} FROM {stage} {conflict}
+                RETURNING {table}.*, (xmax = 0) AS etl_inserted
+            ), history AS (
+                INSERT INTO {history_table} ({history_columns}, history_date, history_change_reason,
+                                             history_type, history_user_id)
+                SELECT {history_columns}, %s, %s, CASE WHEN etl_inserted THEN '+' ELSE '~' END, %s FROM merged
+            )
+            SELECT {returned} FROM merged
+            """,  # noqa: S608 (identifiers come from model metadata; values are parameters)
+            [now, reason[:100], user_id],
+        )
+        result = UpsertResult()
+        for inserted, pk, *values in cursor.fetchall():
+            if inserted:
+                result.created += 1
+                if key is not None:
+                    result.created_keys.add(tuple(values))
+            else:
+                result.updated += 1
+            if key is not None:
+                result.pks[tuple(values)] = pk
+        if key is None:
+            return result
+        result.unchanged = len(rows) - result.created - result.updated
+        if result.unchanged:
+            key_select = ", ".join(f"t.{connection.ops.quote_name(c)}" for c in key_columns)
+            join = " AND ".join(
+                f"t.{connection.ops.quote_name(c)} = s.{connection.ops.quote_name(c)}" for c in key_columns
+            )
+            cursor.execute(f"SELECT t.{pk_column}, {key_select} FROM {table} t JOIN {stage} s ON {join}")  # noqa: S608
+            for pk, *values in cursor.fetchall():
+                result.pks.setdefault(tuple(values), pk)
+    return result
+
+
+def _conflict_clause(meta, table: str, columns: list[str], key, key_columns: list[str]) -> str:
+    """ON CONFLICT on the natural key: update what differs (and only then, so unchanged rows write nothing)."""
+    if key is None:
+        return ""
+    quote = connection.ops.quote_name
+    target = ", ".join(quote(c) for c in key_columns)
+    compared = [meta.get_field(_field_name(meta, name)).column for name in columns if name not in key]
+    if not compared:
+        return f"ON CONFLICT ({target}) DO NOTHING"
+    assignments = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in [*compared, "updated_at"])
+    old = ", ".join(f"{table}.{quote(c)}" for c in compared)
+    new = ", ".join(f"EXCLUDED.{quote(c)}" for c in compared)
+    return f"ON CONFLICT ({target}) DO UPDATE SET {assignments} WHERE ROW({old}) IS DISTINCT FROM ROW({new})"
+
+
+def _field_name(meta, attname: str) -> str:
+    for f in meta.concrete_fields:
+        if f.attname == attname:
+            return f.name
+    return attname
+
+
+def _copy_buffer(fields: list[models.Field], rows, now: datetime) -> io.StringIO:
+    converters = [_copy_converter(f) for f in fields]
+    lines = []
+    for row in rows:
+        values = _full_row(fields, row, now)
+        lines.append(
+            "\t".join(r"\N" if v is None else convert(v) for convert, v in zip(converters, values, strict=True))
+        )
+    buffer = io.StringIO("\n".join(lines) + "\n")
+    return buffer
+
+
+def _copy_text(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _copy_json(value: Any) -> str:
+    return _copy_text(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def _copy_bool(value: Any) -> str:
+    return "t" if value else "f"
+
+
+def _copy_datetime(value: datetime) -> str:
+    if timezone.is_naive(value):
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat()
+
+
+def _copy_plain(value: Any) -> str:
+    if isinstance(value, date | Decimal | int | float):
+        return str(value)
+    return _copy_text(str(value))
+
+
+def _copy_converter(f: models.Field) -> Callable[[Any], str]:
+    if isinstance(f, models.JSONField):
+        return _copy_json
+    if isinstance(f, models.BooleanField):
+        return _copy_bool
+    if isinstance(f, models.DateTimeField):
+        return _copy_datetime
+    return _copy_plain
+
+
+# --- Other databases: the ORM's bulk operations with simple-history's bulk helpers ----------------------------
+
+
+def _upsert_orm(model, rows, columns, key, actor, reason, now) -> UpsertResult:
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    result = UpsertResult()
+    existing = _existing_by_key(model, [tuple(row[name] for name in key) for row in rows], key) if key else {}
+    new_objects, new_keys, changed = [], [], []
+    for row in rows:
+        row_key = tuple(row[name] for name in key) if key else None
+        current = existing.get(row_key) if key else None
+        if current is None:
+            values = dict(zip((f.attname for f in fields), _full_row(fields, row, now), strict=True))
+            new_objects.append(model(**values))
+            new_keys.append(row_key)
+            continue
+        complete = dict(zip((f.attname for f in fields), _full_row(fields, row, now), strict=True))
+        updates = {
+            name: complete[name] for name in columns if name not in key and _differs(current, name, complete[name])
+        }
+        if updates:
+            for name, value in updates.items():
+                setattr(current, name, value)
+            current.updated_at = now
+            changed.append(current)
+        else:
+            result.unchanged += 1
+        result.pks[row_key] = current.pk
+    if new_objects:
+        created = bulk_create_with_history(
+            new_objects, model, default_user=actor, default_change_reason=reason[:100], default_date=now
+        )
+        for row_key, obj in zip(new_keys, created, strict=True):
+            if key:
+                result.pks[row_key] = obj.pk
+                result.created_keys.add(row_key)
+        result.created = len(created)
+    if changed:
+        names = [name for name in columns if not key or name not in key]
+        bulk_update_with_history(
+            changed,
+            model,
+            fields=[_field_name(model._meta, name) for name in names] + ["updated_at"],
+            default_user=actor,
+            default_change_reason=reason[:100],
+            default_date=now,
+        )
+        result.updated = len(changed)
+    return result
+
+
+def _differs(obj: models.Model, attname: str, value: Any) -> bool:
+    current = getattr(obj, attname)
+    if isinstance(current, Decimal) and value is not None and not isinstance(value, Decimal):
+        value = Decimal(str(value))
+    return current != value
+
+
+def _existing_by_key(model, keys: list[tuple], key: tuple[str, ...]) -> dict[tuple, models.Model]:
+    found: dict[tuple, models.Model] = {}
+    for start in range(0, len(keys), SQLITE_LOOKUP_CHUNK):
+        chunk = keys[start : start + SQLITE_LOOKUP_CHUNK]
+        if len(key) == 1:
+            query = Q(**{f"{key[0]}__in": [k[0] for k in chunk]})
+        else:
+            query = Q()
+            for values in chunk:
+                query |= Q(**dict(zip(key, values, strict=True)))
+        for obj in model._base_manager.filter(query):
+            found[tuple(getattr(obj, name) for name in key)] = obj
+    return found
