@@ -82,7 +82,8 @@ def test_foreign_keys_json_decimals_and_secrets(actor):
 
 def test_insert_only_and_duplicate_keys(actor):
     result = upsert_rows(User, _users("ann", "ben"), key=None, actor=actor, reason="r")
-    assert result.created == 2 and not result.pks
+    assert result.created == 2
+    assert not result.pks
     with pytest.raises(ValueError, match="duplicate keys"):
         upsert_rows(User, _users("cat", "cat"), key=("username",), actor=actor, reason="r")
     with pytest.raises(ValueError, match="no column"):
