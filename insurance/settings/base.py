@@ -115,6 +115,13 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
 MEDIA_URL = None
 
+# Imports (etl): mapping files by name, and the share of rejected rows above which a run counts as failed.
+IMPORT_MAPPINGS_DIR = BASE_DIR / "fixtures" / "mappings"
+IMPORT_REJECT_THRESHOLD = env.float("IMPORT_REJECT_THRESHOLD", default=0.05)
+IMPORT_BATCH_SIZE = env.int("IMPORT_BATCH_SIZE", default=2000)
+# Warehouse extracts re-read this many seconds before the last watermark: rows committed late are not missed.
+EXTRACT_OVERLAP_SECONDS = env.int("EXTRACT_OVERLAP_SECONDS", default=300)
+
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="no-reply@insurance.localhost")
 
