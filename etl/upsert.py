@@ -54,15 +54,22 @@ def upsert_rows(
     key: tuple[str, ...] | None,
     actor,
     reason: str,
+    insert_only: dict[str, Any] | None = None,
 ) -> UpsertResult:
     """Insert `rows` or update the records with the same `key`, writing history as `actor` with `reason`.
 
     `key` names a unique constraint's attnames; None inserts every row. Keys must be unique within `rows` (the
-    caller decides which duplicate wins and how to report it). Runs in one transaction (a savepoint when nested).
+    caller decides which duplicate wins and how to report it). `insert_only` values are written on new rows and
+    never compared or updated (a new user's unusable password must not overwrite one set since). Runs in one
+    transaction (a savepoint when nested).
     """
     if not rows:
         return UpsertResult()
     columns = _given_columns(model, rows)
+    if insert_only:
+        _given_columns(model, [insert_only])
+        rows = [{**insert_only, **row} for row in rows]
+        columns = [name for name in columns if name not in insert_only]
     if key is not None:
         missing = [name for name in key if name not in columns]
         if missing:

@@ -1,0 +1,110 @@
+from django import forms
+from django.conf import settings
+from django.contrib import admin
+from django.db import transaction
+
+from insurance.core.admin import AuditedModelAdmin, ReadOnlyModelAdmin
+from insurance.core.exceptions import ServiceError
+
+from . import services
+from .models import ExtractRun, ImportBatch
+
+
+class ImportUploadForm(forms.ModelForm):
+    """An import from the admin: the file is stored and a Celery worker runs it (large files take a while)."""
+
+    file = forms.FileField(help_text="CSV or Excel (.xlsx) export.")
+    mapping_name = forms.ChoiceField(label="Mapping", choices=())
+    reject_threshold = forms.FloatField(
+        min_value=0, max_value=1, initial=settings.IMPORT_REJECT_THRESHOLD, help_text="Share of rows, 0 to 1."
+    )
+
+    class Meta:
+        model = ImportBatch
+        fields = ("file", "mapping_name", "dry_run", "reject_threshold")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["mapping_name"].choices = [(name, name) for name in services.available_mappings()]
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(AuditedModelAdmin):
+    list_display = (
+        "pk",
+        "file_name",
+        "mapping_name",
+        "status",
+        "dry_run",
+        "rows_read",
+        "rows_loaded",
+        "rows_rejected",
+        "actor",
+        "created_at",
+    )
+    list_filter = ("status", "mapping_name", "dry_run")
+    search_fields = ("file_name", "sha256")
+    readonly_fields = (
+        "file_name",
+        "sha256",
+        "mapping_name",
+        "mapping",
+        "status",
+        "dry_run",
+        "reject_threshold",
+        "rows_read",
+        "rows_loaded",
+        "rows_rejected",
+        "counts",
+        "rejects",
+        "reject_sample",
+        "error",
+        "actor",
+        "started_at",
+        "finished_at",
+        "created_at",
+        "updated_at",
+    )
+    exclude = ("upload",)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = ImportUploadForm
+            kwargs["fields"] = ImportUploadForm.Meta.fields
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else ()
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ImportUploadForm.Meta.fields
+        return self.readonly_fields
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change) -> None:
+        """Store the upload through the service and hand the run to a worker once the row is committed."""
+        from .tasks import run_import_batch
+
+        upload = form.cleaned_data["file"]
+        try:
+            batch = services.import_batch_create(
+                actor=request.user,
+                file_name=upload.name,
+                upload=upload,
+                mapping_name=form.cleaned_data["mapping_name"],
+                dry_run=form.cleaned_data["dry_run"],
+                reject_threshold=form.cleaned_data["reject_threshold"],
+            )
+        except ServiceError as error:
+            raise forms.ValidationError(error.message) from error
+        obj.pk = batch.pk
+        transaction.on_commit(lambda: run_import_batch.delay(batch.pk))
+
+
+@admin.register(ExtractRun)
+class ExtractRunAdmin(ReadOnlyModelAdmin):
+    list_display = ("fact", "format", "since", "until", "rows", "path", "actor")
+    list_filter = ("fact", "format")
