@@ -11,7 +11,6 @@ least half of raw COPY's rows per second, history included.
 """
 
 import csv
-import io
 import os
 import random
 import resource
@@ -137,20 +136,18 @@ def run(rows: int) -> int:
             actor=actor, path=claims_csv, mapping_name="claims", batch_size=5000, progress=progress
         )
         imported = time.perf_counter() - started
+        checkpoints["end"] = peak_mb()
         assert batch.rows_loaded == rows, (batch.rows_rejected, batch.reject_sample)
         assert Claim.history.filter(history_change_reason=batch.change_reason).count() == rows
 
         # The same rows, already in table form, COPYed straight into the same table under new numbers.
         columns = [f.column for f in Claim._meta.concrete_fields if not f.primary_key]
-        table_rows = io.StringIO()
-        with connection.cursor() as cursor:
+        exported, raw_file = folder / "exported.tsv", folder / "raw.tsv"
+        with connection.cursor() as cursor, exported.open("w") as handle:
             cursor.copy_expert(
-                f"COPY (SELECT {', '.join(columns)} FROM claims_claim WHERE number LIKE 'B-%') TO STDOUT",
-                table_rows,
+                f"COPY (SELECT {', '.join(columns)} FROM claims_claim WHERE number LIKE 'B-%') TO STDOUT", handle
             )
-        number_position = columns.index("number")
-        raw_file = folder / "raw.tsv"
-        raw_file.write_text(_renumber(table_rows.getvalue(), number_position))
+        _renumber(exported, raw_file, columns.index("number"))
         with connection.cursor() as cursor, raw_file.open() as handle:
             started = time.perf_counter()
             cursor.copy_expert(f"COPY claims_claim ({', '.join(columns)}) FROM STDIN", handle)
@@ -159,18 +156,20 @@ def run(rows: int) -> int:
     print(f"  import_data (parse, check, stage, merge, history): {import_rate:>10,.0f} rows/s  ({imported:.1f} s)")
     print(f"  raw COPY into claims_claim:                        {copy_rate:>10,.0f} rows/s  ({copied:.1f} s)")
     print(f"  import / COPY: {import_rate / copy_rate:.2f} (target at least 0.50)")
-    print(f"  peak memory: {checkpoints.get('tenth', 0):.0f} MB at a tenth of the file, {peak_mb():.0f} MB at the end")
+    print(
+        f"  import peak memory: {checkpoints.get('tenth', 0):.0f} MB at a tenth of the file, "
+        f"{checkpoints['end']:.0f} MB at the end"
+    )
     return 0
 
 
-def _renumber(text: str, position: int) -> str:
+def _renumber(source: Path, target: Path, position: int) -> None:
     """The exported rows under new claim numbers (R- instead of B-), so raw COPY inserts rather than collides."""
-    lines = []
-    for line in text.splitlines():
-        values = line.split("\t")
-        values[position] = "R-" + values[position][2:]
-        lines.append("\t".join(values))
-    return "\n".join(lines) + "\n"
+    with source.open() as lines, target.open("w") as out:
+        for line in lines:
+            values = line.split("\t")
+            values[position] = "R-" + values[position][2:]
+            out.write("\t".join(values))
 
 
 if __name__ == "__main__":

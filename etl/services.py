@@ -250,8 +250,11 @@ class SeenKeys:
                 cursor.execute(f"SELECT k, row_number FROM {self.table} WHERE k IN ({marks})", chunk)  # noqa: S608
                 found.update(cursor.fetchall())
             new = [(key, number) for key, number in items if key not in found]
-            if new:
-                cursor.executemany(f"INSERT INTO {self.table} (k, row_number) VALUES (%s, %s)", new)  # noqa: S608
+            for start in range(0, len(new), 500):
+                chunk = new[start : start + 500]
+                marks = ", ".join(["(%s, %s)"] * len(chunk))
+                params = [value for pair in chunk for value in pair]
+                cursor.execute(f"INSERT INTO {self.table} (k, row_number) VALUES {marks}", params)  # noqa: S608
         return found
 
     def close(self) -> None:

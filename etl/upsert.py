@@ -16,7 +16,7 @@ import io
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -66,9 +66,9 @@ def upsert_rows(
     if not rows:
         return UpsertResult()
     columns = _given_columns(model, rows)
+    insert_only = dict(insert_only or {})
     if insert_only:
         _given_columns(model, [insert_only])
-        rows = [{**insert_only, **row} for row in rows]
         columns = [name for name in columns if name not in insert_only]
     if key is not None:
         missing = [name for name in key if name not in columns]
@@ -80,7 +80,9 @@ def upsert_rows(
     now = timezone.now()
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            return _upsert_postgresql(model, rows, columns, key, actor, reason, now)
+            return _upsert_postgresql(model, rows, columns, key, actor, reason, now, insert_only)
+        if insert_only:
+            rows = [{**insert_only, **row} for row in rows]
         return _upsert_orm(model, rows, columns, key, actor, reason, now)
 
 
@@ -111,39 +113,43 @@ def _full_row(fields: list[models.Field], row: dict[str, Any], now: datetime) ->
 # --- PostgreSQL: COPY into a staging table, one merge statement that also writes the history -----------------
 
 
-def _upsert_postgresql(model, rows, columns, key, actor, reason, now) -> UpsertResult:
+def _upsert_postgresql(model, rows, columns, key, actor, reason, now, insert_only) -> UpsertResult:
+    """Only the columns the rows give are staged (and converted to COPY text); the rest are constants."""
+    quote = connection.ops.quote_name
     meta = model._meta
-    table = connection.ops.quote_name(meta.db_table)
-    history_model = model.history.model
-    history_table = connection.ops.quote_name(history_model._meta.db_table)
+    table = quote(meta.db_table)
+    history_table = quote(model.history.model._meta.db_table)
     fields = [f for f in meta.concrete_fields if not f.primary_key]
-    field_columns = [f.column for f in fields]
-    stage = connection.ops.quote_name(f"etl_stage_{meta.db_table}")
-    quoted = ", ".join(connection.ops.quote_name(c) for c in field_columns)
-    pk_column = connection.ops.quote_name(meta.pk.column)
-    tracked = [
-        f.column
-        for f in history_model._meta.concrete_fields
-        if f.column not in HISTORY_OWN_COLUMNS  # the tracked fields, without secrets excluded from history
+    by_attname = {f.attname: f for f in fields}
+    staged_names = [*columns, *(name for name in TIMESTAMPS if any(name in row for row in rows))]
+    staged = [by_attname[name] for name in staged_names]
+    constant = [f for f in fields if f.attname not in staged_names]
+    constant_values = [
+        now if f.attname in TIMESTAMPS else insert_only[f.attname] if f.attname in insert_only else f.get_default()
+        for f in constant
     ]
-    history_columns = ", ".join(connection.ops.quote_name(c) for c in tracked)
+    stage = quote(f"etl_stage_{meta.db_table}_{len(staged)}_{abs(hash(tuple(staged_names))) % 10**8}")
+    staged_sql = ", ".join(quote(f.column) for f in staged)
+    target_sql = ", ".join(quote(f.column) for f in [*staged, *constant])
+    select_sql = ", ".join([*(quote(f.column) for f in staged), *("%s" for _ in constant)])
+    pk_column = quote(meta.pk.column)
+    tracked = [f.column for f in model.history.model._meta.concrete_fields if f.column not in HISTORY_OWN_COLUMNS]
+    history_columns = ", ".join(quote(c) for c in tracked)
     user_id = actor.pk if actor is not None else None
 
     with connection.cursor() as cursor:
         cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DROP AS SELECT {quoted} FROM {table} WITH NO DATA"  # noqa: S608
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DROP AS SELECT {staged_sql} FROM {table} WITH NO DATA"  # noqa: S608
         )
         cursor.execute(f"TRUNCATE {stage}")
-        buffer = _copy_buffer(fields, rows, now)
-        cursor.copy_expert(f"COPY {stage} ({quoted}) FROM STDIN", buffer)
-
+        cursor.copy_expert(f"COPY {stage} ({staged_sql}) FROM STDIN", _copy_buffer(staged, rows, now))
         key_columns = [meta.get_field(_field_name(meta, name)).column for name in key or ()]
         conflict = _conflict_clause(meta, table, columns, key, key_columns)
-        returned = ", ".join(["etl_inserted", pk_column, *(connection.ops.quote_name(c) for c in key_columns)])
+        returned = ", ".join(["etl_inserted", pk_column, *(quote(c) for c in key_columns)])
         cursor.execute(
             f"""
             WITH merged AS (
-                INSERT INTO {table} ({quoted}) SELECT {quoted} FROM {stage} {conflict}
+                INSERT INTO {table} ({target_sql}) SELECT {select_sql} FROM {stage} {conflict}
                 RETURNING {table}.*, (xmax = 0) AS etl_inserted
             ), history AS (
                 INSERT INTO {history_table} ({history_columns}, history_date, history_change_reason,
@@ -152,7 +158,12 @@ def _upsert_postgresql(model, rows, columns, key, actor, reason, now) -> UpsertR
             )
             SELECT {returned} FROM merged
             """,  # noqa: S608 (identifiers come from model metadata; values are parameters)
-            [now, reason[:100], user_id],
+            [
+                *(f.get_db_prep_save(v, connection) for f, v in zip(constant, constant_values, strict=True)),
+                now,
+                reason[:100],
+                user_id,
+            ],
         )
         result = UpsertResult()
         for inserted, pk, *values in cursor.fetchall():
@@ -168,10 +179,8 @@ def _upsert_postgresql(model, rows, columns, key, actor, reason, now) -> UpsertR
             return result
         result.unchanged = len(rows) - result.created - result.updated
         if result.unchanged:
-            key_select = ", ".join(f"t.{connection.ops.quote_name(c)}" for c in key_columns)
-            join = " AND ".join(
-                f"t.{connection.ops.quote_name(c)} = s.{connection.ops.quote_name(c)}" for c in key_columns
-            )
+            key_select = ", ".join(f"t.{quote(c)}" for c in key_columns)
+            join = " AND ".join(f"t.{quote(c)} = s.{quote(c)}" for c in key_columns)
             cursor.execute(f"SELECT t.{pk_column}, {key_select} FROM {table} t JOIN {stage} s ON {join}")  # noqa: S608
             for pk, *values in cursor.fetchall():
                 result.pks.setdefault(tuple(values), pk)
@@ -201,19 +210,33 @@ def _field_name(meta, attname: str) -> str:
 
 
 def _copy_buffer(fields: list[models.Field], rows, now: datetime) -> io.StringIO:
-    converters = [_copy_converter(f) for f in fields]
+    """COPY text of the staged columns; a row without a column gets the model default (timestamps: now)."""
+    plan = []
+    for f in fields:
+        convert = _copy_converter(f)
+        default = now if f.attname in TIMESTAMPS else f.get_default()
+        plan.append((f.attname, convert, r"\N" if default is None else convert(default)))
     lines = []
     for row in rows:
-        values = _full_row(fields, row, now)
-        lines.append(
-            "\t".join(r"\N" if v is None else convert(v) for convert, v in zip(converters, values, strict=True))
-        )
-    buffer = io.StringIO("\n".join(lines) + "\n")
-    return buffer
+        parts = []
+        for attname, convert, default_text in plan:
+            value = row.get(attname, _ABSENT)
+            if value is _ABSENT:
+                parts.append(default_text)
+            elif value is None:
+                parts.append(r"\N")
+            else:
+                parts.append(convert(value))
+        lines.append("\t".join(parts))
+    return io.StringIO("\n".join(lines) + "\n")
 
 
-def _copy_text(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+_ABSENT = object()
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: Any) -> str:
+    return str(value).translate(_COPY_ESCAPES)
 
 
 def _copy_json(value: Any) -> str:
@@ -230,12 +253,6 @@ def _copy_datetime(value: datetime) -> str:
     return value.isoformat()
 
 
-def _copy_plain(value: Any) -> str:
-    if isinstance(value, date | Decimal | int | float):
-        return str(value)
-    return _copy_text(str(value))
-
-
 def _copy_converter(f: models.Field) -> Callable[[Any], str]:
     if isinstance(f, models.JSONField):
         return _copy_json
@@ -243,7 +260,9 @@ def _copy_converter(f: models.Field) -> Callable[[Any], str]:
         return _copy_bool
     if isinstance(f, models.DateTimeField):
         return _copy_datetime
-    return _copy_plain
+    if isinstance(f, models.DateField | models.DecimalField | models.IntegerField | models.ForeignKey):
+        return str
+    return _copy_text
 
 
 # --- Other databases: the ORM's bulk operations with simple-history's bulk helpers ----------------------------
