@@ -7,6 +7,8 @@ import tempfile
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import suppress
 from pathlib import Path
 
 from django.conf import settings
@@ -18,7 +20,7 @@ from insurance.core.audit import acting_as
 from insurance.core.exceptions import ServiceError
 
 from .choices import BatchStatus
-from .loading import BatchLoader
+from .loading import BatchLoader, BatchOutcome
 from .mapping import Mapping, MappingError, RowIssue, RowParser, RowRejected, load_mapping
 from .models import ImportBatch
 from .reading import SourceError, file_sha256, open_source
@@ -125,6 +127,11 @@ def import_run(
         batch.status, batch.error, batch.finished_at = BatchStatus.FAILED, str(error), timezone.now()
         _save(batch, actor)
         raise ServiceError(f"Import #{batch.pk} failed: {error}") from error
+    except Exception as error:  # a crash (database gone, disk full): batches already written stay, the run is FAILED
+        batch.status, batch.error, batch.finished_at = BatchStatus.FAILED, repr(error)[:2000], timezone.now()
+        with suppress(Exception):
+            _save(batch, actor)
+        raise
     _save(batch, actor)
     return batch
 
@@ -158,6 +165,13 @@ class _Run:
         self.writer.writerow(["row", "column", "reason", *header])
         self.seen = SeenKeys()
         self.key_name = NATURAL_KEYS[mapping.record]
+        # On PostgreSQL a batch is written by a second thread, on its own connection, while this one reads and
+        # checks the next: psycopg2 releases the GIL while the server works. Inside a transaction (tests, callers
+        # with their own atomic block) everything stays on the caller's connection.
+        self.writer_thread: ThreadPoolExecutor | None = None
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            self.writer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer")
+        self.in_flight: tuple[Future, dict[int, list[str]]] | None = None
 
     def take(self, row, parser: RowParser) -> None:
         self.batch.rows_read += 1
@@ -199,12 +213,25 @@ class _Run:
                 self.reject(records.number, [self._duplicate(key, earlier[key])], self.raw[records.number])
             else:
                 rows.append(records)
-        outcome = self.loader.load(rows)
+        if self.writer_thread is None:
+            self._apply(self.loader.load(rows), self.raw)
+        else:
+            self._collect()
+            self.in_flight = (self.writer_thread.submit(self.loader.load, rows), self.raw)
+        self.pending, self.pending_keys, self.raw = [], {}, {}
+
+    def _collect(self) -> None:
+        """Wait for the batch being written in the background and record its outcome."""
+        if self.in_flight is not None:
+            future, raw = self.in_flight
+            self.in_flight = None
+            self._apply(future.result(), raw)
+
+    def _apply(self, outcome: BatchOutcome, raw: dict[int, list[str]]) -> None:
         for number, issues in outcome.rejected:
-            self.reject(number, issues, self.raw.get(number, []))
+            self.reject(number, issues, raw.get(number, []))
         self.batch.rows_loaded += outcome.loaded
         self.counts.update(outcome.counts)
-        self.pending, self.pending_keys, self.raw = [], {}, {}
 
     def reject(self, number: int, issues: list[RowIssue], values: list[str]) -> None:
         self.batch.rows_rejected += 1
@@ -215,6 +242,7 @@ class _Run:
             self.sample.append({"row": number, "column": column, "reason": reason})
 
     def finish(self) -> None:
+        self._collect()
         batch = self.batch
         batch.counts = dict(sorted(self.counts.items()))
         batch.reject_sample = self.sample
@@ -226,6 +254,12 @@ class _Run:
             batch.rejects.save(f"import-{batch.pk}-rejects.csv", File(self.rejects), save=False)
 
     def close(self) -> None:
+        if self.writer_thread is not None:
+            if self.in_flight is not None:
+                self.in_flight[0].cancel()
+                wait([self.in_flight[0]])
+            self.writer_thread.submit(_close_connection).result()  # the writer thread's own connection
+            self.writer_thread.shutdown()
         self.seen.close()
         self.rejects.close()
         Path(self.rejects.name).unlink(missing_ok=True)
@@ -260,6 +294,10 @@ class SeenKeys:
     def close(self) -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
+
+
+def _close_connection() -> None:
+    connection.close()  # `connection` is per thread: this closes the calling thread's
 
 
 def _load(mapping_name: str) -> Mapping:

@@ -315,3 +315,24 @@ def test_excel_files_import_like_csv(actor, products, tmp_path):
     batch = run(actor, path, "customers")
     assert batch.rows_loaded == 1
     assert CustomerProfile.objects.get(external_reference="C-9").city == "Hull"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_batches_are_written_by_a_second_thread(tmp_path):
+    """The overlapped path (a writer thread on its own connection) loads and rejects exactly like the plain one."""
+    actor = system_account("command")
+    create_demo_products()
+    rows = [f"C-{i},N{i}" for i in range(25)] + ["C-3,again"] + [f"C-{i},N{i}" for i in range(25, 40)]
+    path = write(tmp_path, "c.csv", f"{CUSTOMER_HEADER}\n" + "".join(f"{row},,,,,,,,,,,,\n" for row in rows))
+    batch = run(actor, path, "customers", batch_size=7, reject_threshold=1)
+    assert (batch.rows_read, batch.rows_loaded, batch.rows_rejected) == (41, 40, 1)
+    assert batch.reject_sample == [
+        {
+            "row": 27,
+            "column": "customer_number",
+            "reason": "'C-3' already appears in row 5; each customer once per file",
+        }
+    ]
+    assert CustomerProfile.objects.filter(external_reference__startswith="C-").count() == 40
+    assert CustomerProfile.history.filter(history_change_reason=batch.change_reason).count() == 40
