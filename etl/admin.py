@@ -2,6 +2,10 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.db import transaction
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from insurance.core.admin import AuditedModelAdmin, ReadOnlyModelAdmin
 from insurance.core.exceptions import ServiceError
@@ -56,7 +60,7 @@ class ImportBatchAdmin(AuditedModelAdmin):
         "rows_loaded",
         "rows_rejected",
         "counts",
-        "rejects",
+        "reject_file",
         "reject_sample",
         "error",
         "actor",
@@ -65,7 +69,27 @@ class ImportBatchAdmin(AuditedModelAdmin):
         "created_at",
         "updated_at",
     )
-    exclude = ("upload",)
+    exclude = ("upload", "rejects")
+
+    @admin.display(description="Reject file")
+    def reject_file(self, obj: ImportBatch) -> str:
+        if not obj.rejects:
+            return "-"
+        url = reverse("admin:etl_importbatch_rejects", args=[obj.pk])
+        return format_html('<a href="{}">import-{}-rejects.csv</a> ({} rows)', url, obj.pk, obj.rows_rejected)
+
+    def get_urls(self):
+        rejects = path(
+            "<int:pk>/rejects/", self.admin_site.admin_view(self.rejects_view), name="etl_importbatch_rejects"
+        )
+        return [rejects, *super().get_urls()]
+
+    def rejects_view(self, request, pk: int) -> FileResponse:
+        """The reject file as a download (media files are never served directly)."""
+        batch = get_object_or_404(ImportBatch, pk=pk)
+        if not self.has_view_permission(request, batch) or not batch.rejects:
+            raise Http404
+        return FileResponse(batch.rejects.open("rb"), as_attachment=True, filename=f"import-{pk}-rejects.csv")
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
