@@ -29,6 +29,7 @@ demo: migrate
 	$(MANAGE) create_demo_users
 	$(MANAGE) create_demo_book
 	$(MANAGE) create_demo_claims
+	$(MANAGE) generate_demo_data --size small
 
 run: demo
 	@echo "Serving at http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/, health: /health/)"

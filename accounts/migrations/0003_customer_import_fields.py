@@ -4,58 +4,83 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_role_groups_and_system_accounts'),
+        ("accounts", "0002_role_groups_and_system_accounts"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='customerprofile',
-            name='attributes',
-            field=models.JSONField(blank=True, default=dict, help_text='Imported columns with no field of their own, kept as sent.'),
+            model_name="customerprofile",
+            name="attributes",
+            field=models.JSONField(
+                blank=True, default=dict, help_text="Imported columns with no field of their own, kept as sent."
+            ),
         ),
         migrations.AddField(
-            model_name='customerprofile',
-            name='bank_account',
-            field=models.CharField(blank=True, help_text='Account claim payments are made to.', max_length=40),
+            model_name="customerprofile",
+            name="bank_account",
+            field=models.CharField(blank=True, help_text="Account claim payments are made to.", max_length=40),
         ),
         migrations.AddField(
-            model_name='customerprofile',
-            name='external_reference',
-            field=models.CharField(blank=True, help_text="The customer's number in the system they were imported from (the import's natural key).", max_length=40, null=True, unique=True),
+            model_name="customerprofile",
+            name="external_reference",
+            field=models.CharField(
+                blank=True,
+                help_text="The customer's number in the system they were imported from (the import's natural key).",
+                max_length=40,
+                null=True,
+                unique=True,
+            ),
         ),
         migrations.AddField(
-            model_name='customerprofile',
-            name='sex',
-            field=models.CharField(blank=True, choices=[('F', 'Female'), ('M', 'Male'), ('X', 'Other')], help_text='As declared; used only to check that fraud models treat groups fairly.', max_length=1),
+            model_name="customerprofile",
+            name="sex",
+            field=models.CharField(
+                blank=True,
+                choices=[("F", "Female"), ("M", "Male"), ("X", "Other")],
+                help_text="As declared; used only to check that fraud models treat groups fairly.",
+                max_length=1,
+            ),
         ),
         migrations.AddField(
-            model_name='historicalcustomerprofile',
-            name='attributes',
-            field=models.JSONField(blank=True, default=dict, help_text='Imported columns with no field of their own, kept as sent.'),
+            model_name="historicalcustomerprofile",
+            name="attributes",
+            field=models.JSONField(
+                blank=True, default=dict, help_text="Imported columns with no field of their own, kept as sent."
+            ),
         ),
         migrations.AddField(
-            model_name='historicalcustomerprofile',
-            name='bank_account',
-            field=models.CharField(blank=True, help_text='Account claim payments are made to.', max_length=40),
+            model_name="historicalcustomerprofile",
+            name="bank_account",
+            field=models.CharField(blank=True, help_text="Account claim payments are made to.", max_length=40),
         ),
         migrations.AddField(
-            model_name='historicalcustomerprofile',
-            name='external_reference',
-            field=models.CharField(blank=True, db_index=True, help_text="The customer's number in the system they were imported from (the import's natural key).", max_length=40, null=True),
+            model_name="historicalcustomerprofile",
+            name="external_reference",
+            field=models.CharField(
+                blank=True,
+                db_index=True,
+                help_text="The customer's number in the system they were imported from (the import's natural key).",
+                max_length=40,
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='historicalcustomerprofile',
-            name='sex',
-            field=models.CharField(blank=True, choices=[('F', 'Female'), ('M', 'Male'), ('X', 'Other')], help_text='As declared; used only to check that fraud models treat groups fairly.', max_length=1),
+            model_name="historicalcustomerprofile",
+            name="sex",
+            field=models.CharField(
+                blank=True,
+                choices=[("F", "Female"), ("M", "Male"), ("X", "Other")],
+                help_text="As declared; used only to check that fraud models treat groups fairly.",
+                max_length=1,
+            ),
         ),
         migrations.AddIndex(
-            model_name='customerprofile',
-            index=models.Index(fields=['address_line1', 'postal_code'], name='accounts_cu_address_020ff4_idx'),
+            model_name="customerprofile",
+            index=models.Index(fields=["address_line1", "postal_code"], name="accounts_cu_address_020ff4_idx"),
         ),
         migrations.AddIndex(
-            model_name='customerprofile',
-            index=models.Index(fields=['bank_account'], name='accounts_cu_bank_ac_d644b5_idx'),
+            model_name="customerprofile",
+            index=models.Index(fields=["bank_account"], name="accounts_cu_bank_ac_d644b5_idx"),
         ),
     ]
