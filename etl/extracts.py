@@ -7,7 +7,7 @@ through a fact: people are ids, places are the holder's region.
 
 Rows are read with `values_list(...).iterator(chunk_size=...)` and written as they arrive (Parquet one row group at a
 time), so memory stays flat however large the book. The window (which rows) and the record of the run are the
-service's business (`etl.extract_service`).
+service's business (`etl.services.extracts`).
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ from django.utils import timezone
 from claims import services as claim_services
 from claims.models import Claim, Payment
 from etl import extracts
-from etl.extract_service import extract_watermark, extract_write
 from etl.models import ExtractRun
+from etl.services import extract_watermark, extract_write
 from insurance.core.audit import system_account
 from insurance.core.exceptions import ServiceError
 from policies import services as policy_services

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.management.base import CommandError
 from django.utils.dateparse import parse_date, parse_datetime
 
-from etl import extract_service
+from etl import services
 from etl.choices import ExtractFormat
 from etl.extracts import FACTS
 from insurance.core.commands import AuditedCommand
@@ -81,7 +81,7 @@ class Command(AuditedCommand):
         for name in FACTS if fact == ALL else [fact]:
             for extension in ExtractFormat.values if fmt == BOTH else [fmt]:
                 try:
-                    run = extract_service.extract_write(
+                    run = services.extract_write(
                         actor=self.actor,
                         fact=name,
                         fmt=extension,

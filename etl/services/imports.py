@@ -19,12 +19,12 @@ from django.utils import timezone
 from insurance.core.audit import acting_as
 from insurance.core.exceptions import ServiceError
 
-from .choices import BatchStatus
-from .loading import BatchLoader, BatchOutcome
-from .mapping import Mapping, MappingError, RowIssue, RowParser, RowRejected, load_mapping
-from .models import ImportBatch
-from .reading import SourceError, file_sha256, open_source
-from .records import NATURAL_KEYS, RecordBuilder, RowRecords, check_mapping
+from ..choices import BatchStatus
+from ..loading import BatchLoader, BatchOutcome
+from ..mapping import Mapping, MappingError, RowIssue, RowParser, RowRejected, load_mapping
+from ..models import ImportBatch
+from ..reading import SourceError, file_sha256, open_source
+from ..records import NATURAL_KEYS, RecordBuilder, RowRecords, check_mapping
 
 REJECT_SAMPLE_SIZE = 20
 # A batch left RUNNING by a worker that died may run again: its upserts repeat without changing anything twice.

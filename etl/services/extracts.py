@@ -29,9 +29,9 @@ from django.utils import timezone
 from insurance.core.audit import acting_as
 from insurance.core.exceptions import ServiceError
 
-from . import extracts
-from .choices import ExtractFormat
-from .models import ExtractRun
+from .. import extracts
+from ..choices import ExtractFormat
+from ..models import ExtractRun
 
 PATH_MAX_LENGTH = ExtractRun._meta.get_field("path").max_length
 
