@@ -31,6 +31,7 @@ class User(AbstractUser, BaseModel):
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
         ordering = ["username"]
+        indexes = [models.Index(fields=["email"])]  # fraud features: other customers sharing an email
 
 
 class AgentProfile(BaseModel):

@@ -92,6 +92,8 @@ class Claim(BaseModel):
             models.Index(fields=["claimant", "created_at"]),
             models.Index(fields=["status", "priority"]),
             models.Index(fields=["loss_type", "created_at"]),
+            # Fraud features: the latest comparable claims (same loss type and currency) reported before a claim.
+            models.Index(fields=["loss_type", "currency", "reported_at"]),
         ]
 
     def __str__(self) -> str:

@@ -24,7 +24,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_update_with_history
 
 TIMESTAMPS = ("created_at", "updated_at")
 HISTORY_OWN_COLUMNS = ("history_id", "history_date", "history_change_reason", "history_type", "history_user_id")
@@ -272,7 +272,7 @@ def _upsert_orm(model, rows, columns, key, actor, reason, now) -> UpsertResult:
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     result = UpsertResult()
     existing = _existing_by_key(model, [tuple(row[name] for name in key) for row in rows], key) if key else {}
-    new_objects, new_keys, changed = [], [], []
+    new_objects, new_keys, given_created, changed = [], [], [], []
     for row in rows:
         row_key = tuple(row[name] for name in key) if key else None
         current = existing.get(row_key) if key else None
@@ -280,6 +280,7 @@ def _upsert_orm(model, rows, columns, key, actor, reason, now) -> UpsertResult:
             values = dict(zip((f.attname for f in fields), _full_row(fields, row, now), strict=True))
             new_objects.append(model(**values))
             new_keys.append(row_key)
+            given_created.append(row.get("created_at"))
             continue
         complete = dict(zip((f.attname for f in fields), _full_row(fields, row, now), strict=True))
         updates = {
@@ -294,8 +295,17 @@ def _upsert_orm(model, rows, columns, key, actor, reason, now) -> UpsertResult:
             result.unchanged += 1
         result.pks[row_key] = current.pk
     if new_objects:
-        created = bulk_create_with_history(
-            new_objects, model, default_user=actor, default_change_reason=reason[:100], default_date=now
+        # bulk_create stamps auto_now_add fields with the current time: put back the times rows gave (the synthetic
+        # book's history is dated), before the history rows copy them.
+        created = model._base_manager.bulk_create(new_objects)
+        redated = [obj for obj, when in zip(created, given_created, strict=True) if when and obj.created_at != when]
+        for obj, when in zip(created, given_created, strict=True):
+            if when:
+                obj.created_at = when
+        if redated:
+            model._base_manager.bulk_update(redated, ["created_at"])
+        model.history.bulk_history_create(
+            created, default_user=actor, default_change_reason=reason[:100], default_date=now
         )
         for row_key, obj in zip(new_keys, created, strict=True):
             if key:

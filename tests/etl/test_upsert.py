@@ -119,3 +119,13 @@ def test_postgresql_uses_the_copy_path(actor, django_assert_max_num_queries):
         )
     assert result.created == 500
     assert User.history.filter(history_change_reason="r").count() == 500
+
+
+def test_a_given_creation_time_is_kept_on_every_database(actor):
+    """The synthetic book dates its timeline: bulk_create's auto_now_add must not overwrite the given time."""
+    from datetime import UTC, datetime
+
+    when = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    result = upsert_rows(User, [{"username": "old", "created_at": when}], key=("username",), actor=actor, reason="r")
+    assert User.objects.get(pk=result.pks[("old",)]).created_at == when
+    assert User.history.get(username="old").created_at == when
