@@ -38,6 +38,7 @@ class DecisionInputs:
     documents_failed: int = 0
     comparable_median: Decimal | None = None
     comparable_count: int = 0
+    fraud_model: str = ""  # which model (or rules) gave the score, e.g. "v3" or "rules-1"
 
 
 @dataclass(frozen=True)
@@ -125,12 +126,15 @@ def decide(inputs: DecisionInputs, thresholds: Thresholds) -> Decision:
             Reason(
                 "fraud",
                 "FRAUD_SCORE_HIGH",
-                f"Fraud score {inputs.fraud_probability:.2f} is at or above {thresholds.fraud_referral_score}.",
+                f"Fraud score {inputs.fraud_probability:.2f}{_by(inputs)} is at or above "
+                f"{thresholds.fraud_referral_score}.",
             )
         )
         return Decision(DecisionOutcome.INVESTIGATE, reasons, payable, Priority.HIGH)
     else:
-        reasons.append(Reason("fraud", "FRAUD_SCORE_LOW", f"Fraud score {inputs.fraud_probability:.2f} is low."))
+        reasons.append(
+            Reason("fraud", "FRAUD_SCORE_LOW", f"Fraud score {inputs.fraud_probability:.2f}{_by(inputs)} is low.")
+        )
 
     # 3. Cost
     tolerance = 1 + thresholds.cost_tolerance_pct / 100
@@ -224,3 +228,7 @@ def decide(inputs: DecisionInputs, thresholds: Thresholds) -> Decision:
 
 def _deny(reason: Reason) -> Decision:
     return Decision(DecisionOutcome.DENY, [reason], None, Priority.NORMAL)
+
+
+def _by(inputs: DecisionInputs) -> str:
+    return f" (model {inputs.fraud_model})" if inputs.fraud_model else ""

@@ -409,6 +409,7 @@ def decision_inputs(claim: Claim) -> tuple[DecisionInputs, Thresholds]:
         deductible=line.deductible if line else None,
         fraud_checked=fraud_checked,
         fraud_probability=assessment.probability if assessment else None,
+        fraud_model=assessment.model_version if assessment else "",
         documented_total=sum(totals.values()) if totals else None,
         document_types=sorted({d.document_type for d in documents if d.status == DocumentStatus.DONE}),
         documents_pending=sum(d.status in {DocumentStatus.PENDING, DocumentStatus.PROCESSING} for d in documents),
