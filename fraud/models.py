@@ -55,6 +55,11 @@ class ModelVersion(BaseModel):
     def __str__(self) -> str:
         return f"fraud model v{self.version} ({self.algorithm}, {self.stage})"
 
+    @property
+    def score_key(self) -> str:
+        """The `FraudScore.model_key` of this version's scores: "v7"."""
+        return f"v{self.version}"
+
 
 class FraudScore(BaseModel):
     """One score of one claim: the model (or the rules) that gave it, what it saw and why.
