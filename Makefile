@@ -29,7 +29,9 @@ demo: migrate
 	$(MANAGE) create_demo_users
 	$(MANAGE) create_demo_book
 	$(MANAGE) create_demo_claims
-	$(MANAGE) generate_demo_data --size small
+	$(MANAGE) generate_demo_data --claims 3000
+	$(MANAGE) train_fraud_model --promote
+	$(MANAGE) rescore --all
 
 run: demo
 	@echo "Serving at http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/, health: /health/)"

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -173,12 +174,17 @@ DOCUMENT_INSPECT_TIMEOUT_SECONDS = env.int("DOCUMENT_INSPECT_TIMEOUT_SECONDS", d
 OCR_REVIEW_CONFIDENCE = env.float("OCR_REVIEW_CONFIDENCE", default=0.6)  # fields below are flagged for a person
 TESSERACT_CMD = env("TESSERACT_CMD", default="tesseract")
 # Claims decision engine: where fraud scores come from (a dotted path to a callable; see claims/fraud.py), and how
-# far above comparable past claims an amount may be before a person must look at it.
-CLAIMS_FRAUD_ASSESSOR = env("CLAIMS_FRAUD_ASSESSOR", default="")
+# far above comparable past claims an amount may be before a person must look at it. The default is the fraud
+# app's score of the claim's current features (the rule-based score until a model is promoted); "" turns the
+# fraud check off, and every decision then says FRAUD_NOT_CHECKED.
+CLAIMS_FRAUD_ASSESSOR = env("CLAIMS_FRAUD_ASSESSOR", default="fraud.assessor.latest_assessment")
 # Without a fraud assessor, may a claim be approved automatically? No in production; `local` says yes for demos.
 CLAIMS_AUTO_APPROVE_WITHOUT_FRAUD_CHECK = env.bool("CLAIMS_AUTO_APPROVE_WITHOUT_FRAUD_CHECK", default=False)
 CLAIMS_COMPARABLE_FACTOR = env.float("CLAIMS_COMPARABLE_FACTOR", default=2.0)
 CLAIMS_COMPARABLE_MIN_COUNT = env.int("CLAIMS_COMPARABLE_MIN_COUNT", default=5)
+# Fraud: the share of claims the fraud team can review. Training sets a model's referral threshold so that about
+# this share of claims scores at or above it (a budget the team can keep up with, not a probability cut-off).
+FRAUD_REVIEW_BUDGET = env.float("FRAUD_REVIEW_BUDGET", default=0.10)
 
 # Celery: no broker configured means tasks run eagerly, in process, so a first run needs no services.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
@@ -208,6 +214,12 @@ CELERY_BEAT_SCHEDULE = {
     "lapse-unpaid-policies": {"task": "policies.tasks.lapse_unpaid_policies", "schedule": timedelta(hours=6)},
     "offer-renewals": {"task": "policies.tasks.offer_renewals", "schedule": timedelta(hours=6)},
     "expire-ended-policies": {"task": "policies.tasks.expire_ended_policies", "schedule": timedelta(hours=1)},
+    # Fraud: retrain on Monday nights (skipped when no new labels arrived), a drift snapshot every night.
+    "fraud-weekly-retrain": {
+        "task": "fraud.periodic.weekly_retrain",
+        "schedule": crontab(minute=0, hour=3, day_of_week=1),
+    },
+    "fraud-daily-monitoring": {"task": "fraud.periodic.daily_monitoring", "schedule": crontab(minute=0, hour=4)},
 }
 
 # History rows written outside a request (Celery, commands) name one of these system accounts.

@@ -32,6 +32,13 @@ def test_celery_is_configured_for_safe_delivery():
     assert "accounts.tasks.revoke_expired_object_grants" in app.tasks
 
 
+def test_every_beat_entry_names_a_task_the_worker_registers():
+    app.loader.import_default_modules()  # what a worker does at start: autodiscover each app's tasks module
+    scheduled = {entry["task"] for entry in app.conf.beat_schedule.values()}
+    assert {"fraud.periodic.weekly_retrain", "fraud.periodic.daily_monitoring"} <= scheduled
+    assert scheduled - set(app.tasks) == set()
+
+
 def _expired_grant(personas) -> ObjectAccessGrant:
     grant = services.object_access_grant(
         actor=personas.admin,
