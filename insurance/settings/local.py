@@ -4,5 +4,5 @@ from .base import *  # noqa: F403
 from .base import env
 
 DEBUG = env.bool("DEBUG", default=True)
-# The demo has no fraud model until the fraud app trains one; let clean demo claims be approved automatically.
+# Only matters with the fraud check turned off (CLAIMS_FRAUD_ASSESSOR=""): then a demo may still auto-approve.
 CLAIMS_AUTO_APPROVE_WITHOUT_FRAUD_CHECK = env.bool("CLAIMS_AUTO_APPROVE_WITHOUT_FRAUD_CHECK", default=True)
