@@ -128,7 +128,7 @@ class LoadedModel:
         self.model = model
         self.algorithm = version.algorithm
         self.threshold = float(version.threshold)
-        self._forest_arrays: tuple | None = None
+        self._forest_arrays: _FlatForest | None = None
 
     def __repr__(self) -> str:
         return f"<LoadedModel v{self.version.version} {self.algorithm}>"
@@ -144,6 +144,8 @@ class LoadedModel:
     def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
         if self.algorithm == Algorithm.XGBOOST:
             return np.asarray(self.model.inplace_predict(matrix), dtype=float)
+        if self.algorithm == Algorithm.FOREST:
+            return self._forest().predict(matrix)
         return self.model.predict_proba(matrix)[:, self._positive_column()]
 
     def risk_band(self, probability: float) -> str:
@@ -197,44 +199,75 @@ class LoadedModel:
     def _saabas(self, matrix: np.ndarray) -> np.ndarray:
         """Saabas: follow each tree's decision path; each step's change in P(fraud) goes to the feature the step
         split on. Walked upwards from the leaves, every tree and row at once; averaged over the trees."""
-        offsets, parent, feature, probability, trees = self._forest()
-        sample = np.ascontiguousarray(matrix, dtype=np.float32)  # the trees compare float32, as predict does
-        leaves = np.stack([tree.apply(sample) for tree in trees], axis=1) + offsets[:-1]
-        rows = np.repeat(np.arange(len(matrix)), len(trees))
-        nodes = leaves.ravel()
+        forest = self._forest()
+        nodes = forest.leaves(matrix).ravel()
+        rows = np.repeat(np.arange(len(matrix)), forest.trees)
         found = np.zeros(matrix.shape, dtype=float)
         while nodes.size:
-            parents = parent[nodes]
+            parents = forest.parent[nodes]
             keep = parents >= 0
             nodes, parents, rows = nodes[keep], parents[keep], rows[keep]
-            np.add.at(found, (rows, feature[parents]), probability[nodes] - probability[parents])
+            np.add.at(found, (rows, forest.feature[parents]), forest.probability[nodes] - forest.probability[parents])
             nodes = parents
-        return found / len(trees)
+        return found / forest.trees
 
-    def _forest(self) -> tuple:
-        """The forest's trees as flat arrays over all their nodes: where each tree starts, each node's parent
-        (-1 at a root), split feature and P(fraud)."""
+    def _forest(self) -> _FlatForest:
         if self._forest_arrays is None:
             forest = self.model.steps[-1][1] if hasattr(self.model, "steps") else self.model
-            column = self._positive_column()
-            trees = [estimator.tree_ for estimator in forest.estimators_]
-            offsets = np.cumsum([0] + [tree.node_count for tree in trees])
-            parent = np.full(offsets[-1], -1, dtype=np.int64)
-            feature = np.empty(offsets[-1], dtype=np.int64)
-            probability = np.empty(offsets[-1], dtype=float)
-            for start, tree in zip(offsets[:-1], trees, strict=True):
-                for children in (tree.children_left, tree.children_right):
-                    inner = children >= 0
-                    parent[start + children[inner]] = start + np.flatnonzero(inner)
-                feature[start : start + tree.node_count] = tree.feature
-                values = tree.value[:, 0, :]
-                probability[start : start + tree.node_count] = values[:, column] / values.sum(axis=1)
-            self._forest_arrays = (offsets, parent, feature, probability, trees)
+            self._forest_arrays = _FlatForest(forest, positive=self._positive_column())
         return self._forest_arrays
 
     def _positive_column(self) -> int:
         classes = list(self.model.classes_)
         return classes.index(1)
+
+
+class _FlatForest:
+    """A fitted random forest as flat arrays over all its trees' nodes, walked for every tree and row at once.
+
+    scikit-learn's own `predict_proba` and `apply` visit the trees one by one (a Python call per tree, 300 of them
+    for one claim: tens of milliseconds); walking the flat arrays takes a few vectorised steps per tree level and
+    gives the same probabilities (the mean of the leaves' P(fraud)) and the same leaves.
+    """
+
+    def __init__(self, forest, *, positive: int):
+        trees = [estimator.tree_ for estimator in forest.estimators_]
+        self.trees = len(trees)
+        offsets = np.cumsum([0] + [tree.node_count for tree in trees])
+        self.roots = offsets[:-1]
+        size = offsets[-1]
+        self.parent = np.full(size, -1, dtype=np.int64)
+        self.left = np.full(size, -1, dtype=np.int64)
+        self.right = np.full(size, -1, dtype=np.int64)
+        self.feature = np.zeros(size, dtype=np.int64)
+        self.threshold = np.zeros(size, dtype=float)
+        self.probability = np.empty(size, dtype=float)
+        for start, tree in zip(self.roots, trees, strict=True):
+            nodes = slice(start, start + tree.node_count)
+            for children, target in ((tree.children_left, self.left), (tree.children_right, self.right)):
+                inner = children >= 0
+                target[start + np.flatnonzero(inner)] = start + children[inner]
+                self.parent[start + children[inner]] = start + np.flatnonzero(inner)
+            self.feature[nodes] = np.maximum(tree.feature, 0)  # leaves say -2; never read for a leaf
+            self.threshold[nodes] = tree.threshold
+            values = tree.value[:, 0, :]
+            self.probability[nodes] = values[:, positive] / values.sum(axis=1)
+
+    def leaves(self, matrix: np.ndarray) -> np.ndarray:
+        """The leaf each row reaches in each tree, (rows, trees), as flat node indices."""
+        # The trees compare float32 inputs (as scikit-learn casts them) with float64 thresholds.
+        sample = np.asarray(matrix, dtype=np.float32).astype(float)
+        nodes = np.broadcast_to(self.roots, (len(sample), self.trees)).copy()
+        rows = np.arange(len(sample))[:, None]
+        while True:
+            inner = self.left[nodes] >= 0
+            if not inner.any():
+                return nodes
+            goes_left = sample[rows, self.feature[nodes]] <= self.threshold[nodes]
+            nodes = np.where(inner, np.where(goes_left, self.left[nodes], self.right[nodes]), nodes)
+
+    def predict(self, matrix: np.ndarray) -> np.ndarray:
+        return self.probability[self.leaves(matrix)].mean(axis=1)
 
 
 def _plain(value):

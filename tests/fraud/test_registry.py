@@ -87,6 +87,16 @@ class TestLoading:
         assert ((scores >= 0) & (scores <= 1)).all()
         assert registry.load_model(version) is loaded, "cached per process"
 
+    def test_the_flat_forest_walk_gives_scikit_learns_leaves_and_probabilities(self, book, db):
+        loaded = registry.load_model(fresh(book.models["forest"]))
+        matrix = loaded.encoder.transform(holdout_rows(loaded.version, limit=500))
+        forest = loaded.model.named_steps["model"]
+        flat = loaded._forest()
+        leaves = np.stack([tree.apply(matrix.astype(np.float32)) for tree in forest.estimators_], axis=1)
+        assert (flat.leaves(matrix) == leaves + flat.roots).all()
+        expected = forest.predict_proba(matrix)[:, list(forest.classes_).index(1)]
+        assert np.allclose(loaded.predict_proba(holdout_rows(loaded.version, limit=500)), expected, atol=1e-12)
+
     @pytest.mark.parametrize("algorithm", ["xgboost", "logistic"])
     def test_a_tampered_artifact_is_refused_before_it_is_deserialised(self, book, db, algorithm, monkeypatch):
         version = fresh(book.models[algorithm])
