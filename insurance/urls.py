@@ -13,6 +13,7 @@ api_patterns = [
     path("policies/", include("policies.api.urls")),
     path("claims/", include("claims.api.urls")),
     path("fraud/", include("fraud.api.urls")),
+    path("analytics/", include("reports.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

@@ -48,6 +48,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Analytics readers (BI service accounts) reach only the analytics API: 403 on every other page and route.
+    "insurance.core.confinement.ConfinementMiddleware",
     # Makes the request's user the actor of history rows written during a web request.
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
@@ -127,9 +129,13 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="no-reply@insurance.localhost")
 
 REST_FRAMEWORK = {
-    # Token first, so an anonymous API request is answered 401 with a WWW-Authenticate header.
+    # Credentials in a query string are refused first; then the expiring analytics tokens (reports), DRF's tokens
+    # and sessions. Token classes come first, so an anonymous API request is answered 401 with WWW-Authenticate.
+    # The token classes hold analytics accounts to the analytics API (insurance.core.confinement).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "insurance.core.api.authentication.RefuseQueryStringCredentials",
+        "reports.api.authentication.AnalyticsTokenAuthentication",
+        "insurance.core.api.authentication.ConfinedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Deny by default: authenticated, model permission for the action, object scope from the queryset.
@@ -160,6 +166,7 @@ SPECTACULAR_SETTINGS = {
         "InvestigationOutcomeEnum": "claims.choices.InvestigationOutcome",
         "ClaimStatusEnum": "claims.choices.ClaimStatus",
         "PolicyStatusEnum": "policies.choices.PolicyStatus",
+        "InstalmentStatusEnum": "policies.choices.InstalmentStatus",
     },
 }
 
@@ -224,6 +231,15 @@ CELERY_BEAT_SCHEDULE = {
 
 # History rows written outside a request (Celery, commands) name one of these system accounts.
 SYSTEM_ACCOUNTS = {"celery": "system-celery", "command": "system-command"}
+
+# Analytics for BI tools (reports): the URL namespace analytics readers are held to, the few other routes they may
+# reach, their expiring tokens, and the feeds' page sizes.
+ANALYTICS_API_NAMESPACE = "analytics-api"
+ANALYTICS_READER_ALLOWED_URL_NAMES = ["login", "logout", "health"]
+ANALYTICS_TOKEN_DEFAULT_DAYS = env.int("ANALYTICS_TOKEN_DEFAULT_DAYS", default=90)
+ANALYTICS_TOKEN_MAX_DAYS = env.int("ANALYTICS_TOKEN_MAX_DAYS", default=365)
+ANALYTICS_PAGE_SIZE = env.int("ANALYTICS_PAGE_SIZE", default=1000)
+ANALYTICS_MAX_PAGE_SIZE = env.int("ANALYTICS_MAX_PAGE_SIZE", default=5000)
 
 # Routes that answer anonymous requests; every other route denies them (tests/core/test_anonymous.py holds this).
 ANONYMOUS_ALLOWED_URL_NAMES = ["health", "schema", "swagger-ui", "redoc", "login", "admin:login"]

@@ -36,7 +36,7 @@ def action_url(policy, name: str) -> str:
 
 class TestPolicyEndpoint(ScopedEndpointTests):
     basename = "policies-api:policy"
-    detail_status = {**DEFAULT_DETAIL_STATUS, "analyst": 200}
+    detail_status = DEFAULT_DETAIL_STATUS  # analytics readers read policies only through /api/analytics/
 
     def make_object(self, personas):
         product = make_test_product()
@@ -56,7 +56,7 @@ class TestProductEndpoint(ScopedEndpointTests):
     """The catalogue is public to every role; other rows' owners do not matter."""
 
     basename = "policies-api:product"
-    detail_status = {**DEFAULT_DETAIL_STATUS, "bob": 200, "other_agent": 200, "analyst": 200}
+    detail_status = {**DEFAULT_DETAIL_STATUS, "bob": 200, "other_agent": 200}  # analysts: /api/analytics/ only
 
     def make_object(self, personas):
         return make_test_product()

@@ -1,0 +1,81 @@
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+
+from insurance.core.admin import AuditedModelAdmin, service_action
+from insurance.core.roles import Role
+
+from . import services
+from .models import AnalyticsToken
+
+
+class AnalyticsTokenIssueForm(forms.ModelForm):
+    """Issuing goes through the service; the token is shown once, in the message after saving."""
+
+    days = forms.IntegerField(
+        min_value=1,
+        max_value=settings.ANALYTICS_TOKEN_MAX_DAYS,
+        initial=settings.ANALYTICS_TOKEN_DEFAULT_DAYS,
+        help_text="Days until the token expires.",
+    )
+
+    class Meta:
+        model = AnalyticsToken
+        fields = ("user", "name")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = get_user_model().objects.filter(
+            groups__name=Role.ANALYTICS_READER, is_active=True
+        )
+
+
+@admin.register(AnalyticsToken)
+class AnalyticsTokenAdmin(AuditedModelAdmin):
+    list_display = ("prefix", "user", "name", "expires_at", "revoked_at", "issued_by", "created_at")
+    list_filter = ("expires_at", "revoked_at")
+    search_fields = ("prefix", "name", "user__username")
+    actions = [
+        service_action(
+            services.analytics_token_revoke,
+            description="Revoke the selected tokens",
+            permission="change",
+            object_argument="token",
+        )
+    ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = AnalyticsTokenIssueForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ("created_at", "updated_at")
+        return [field.name for field in AnalyticsToken._meta.fields if field.name != "key_hash"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("user", "name", "days")
+        return self.get_readonly_fields(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # revoke instead: the history keeps who revoked it and why
+
+    def save_model(self, request, obj, form, change) -> None:
+        # The form offers only active analytics readers and the allowed days, so the service has nothing to refuse.
+        issued = services.analytics_token_issue(
+            actor=request.user, user=obj.user, days=form.cleaned_data["days"], name=obj.name
+        )
+        obj.pk = issued.token.pk
+        obj.prefix = issued.token.prefix
+        self.message_user(
+            request,
+            f"Token for {obj.user}: {issued.secret} (expires {issued.token.expires_at:%Y-%m-%d %H:%M} UTC). "
+            "Copy it now: it is not shown again.",
+            messages.WARNING,
+        )

@@ -1,0 +1,237 @@
+"""The rows of the analytics feeds: one serializer per feed, the single definition of its columns.
+
+Each field gives a column's name, JSON type, nullability and description (`help_text`, shown in the OpenAPI schema
+and the data dictionary), and its `source`, the ORM path the value is read from with `values_list`. The JSON pages,
+the CSV stream and the dictionary are all built from these classes (`reports.api.rows`, `reports.api.dictionary`).
+
+Names follow the warehouse extracts (`etl.extracts`): the same column means the same thing everywhere. People are
+ids and places are the holder's region: no personal data leaves through a feed.
+"""
+
+from rest_framework import serializers
+
+from claims.choices import ClaimStatus, DecisionOutcome, FraudRisk, InvestigationOutcome, LossType, Priority
+from fraud.choices import RiskBand, ScoreMethod
+from policies.choices import InstalmentStatus, LineOfBusiness, PolicyStatus
+
+
+def _source(source: str | None) -> dict[str, str]:
+    return {"source": source} if source else {}
+
+
+def money(help_text: str, *, source: str | None = None, allow_null: bool = False) -> serializers.DecimalField:
+    """An amount as a JSON number (not a string), exact to the cent."""
+    return serializers.DecimalField(
+        **_source(source),
+        max_digits=14,
+        decimal_places=2,
+        coerce_to_string=False,
+        allow_null=allow_null,
+        help_text=help_text,
+    )
+
+
+def timestamp(help_text: str, *, source: str | None = None, allow_null: bool = False) -> serializers.DateTimeField:
+    return serializers.DateTimeField(**_source(source), allow_null=allow_null, help_text=f"{help_text} ISO-8601, UTC.")
+
+
+def policy_columns(prefix: str) -> dict[str, serializers.Field]:
+    """The policy, product, agent and region columns each fact joins, read from the policy at `prefix`."""
+    return {
+        "policy_number": serializers.CharField(source=f"{prefix}number", help_text="The policy's number."),
+        "product_code": serializers.CharField(source=f"{prefix}product__code", help_text="The product's code."),
+        "line_of_business": serializers.ChoiceField(
+            source=f"{prefix}product__line_of_business",
+            choices=LineOfBusiness.choices,
+            help_text="The product's line of business.",
+        ),
+        "holder_id": serializers.IntegerField(
+            **_source(prefix and f"{prefix}holder_id"),
+            help_text="The policyholder (a user id; no name leaves through a feed).",
+        ),
+        "agent_id": serializers.IntegerField(
+            **_source(prefix and f"{prefix}agent_id"),
+            allow_null=True,
+            help_text="The agent who sold the policy (an agent profile id); null for direct business.",
+        ),
+        "holder_region": serializers.CharField(
+            source=f"{prefix}holder__customer_profile__region",
+            allow_null=True,
+            help_text="The policyholder's region (state, province or county); null or empty when unknown.",
+        ),
+    }
+
+
+class FeedSerializer(serializers.Serializer):
+    """A feed's row. Subclasses declare every column as a field with `source` and `help_text`.
+
+    `handler_only` columns are null for users who may not handle claims (agents), as the claims API leaves them
+    out; `public_values` maps a column's value to what such users are told (an investigation looks like a review).
+    """
+
+    handler_only: tuple[str, ...] = ()
+    public_values: dict[str, dict[str, str]] = {}
+
+
+class ClaimRowSerializer(FeedSerializer):
+    """One row per claim, as it stands now."""
+
+    claim_id = serializers.IntegerField(source="id", help_text="The claim's id; the feed's key.")
+    claim_number = serializers.CharField(source="number", help_text="The claim's number, e.g. CLM-2026-000042.")
+    policy_id = serializers.IntegerField(help_text="The policy claimed on.")
+    policy_number = policy_columns("policy__")["policy_number"]
+    product_code = policy_columns("policy__")["product_code"]
+    line_of_business = policy_columns("policy__")["line_of_business"]
+    holder_id = policy_columns("policy__")["holder_id"]
+    agent_id = policy_columns("policy__")["agent_id"]
+    holder_region = policy_columns("policy__")["holder_region"]
+    incident_at = timestamp("When the loss happened.")
+    reported_at = timestamp("When the loss was first notified.")
+    loss_type = serializers.ChoiceField(choices=LossType.choices, help_text="What kind of loss.")
+    amount_claimed = money("The amount the claimant asked for, in `currency`.")
+    currency = serializers.CharField(help_text="ISO 4217 code of every amount of the claim.")
+    approved_amount = money("The amount approved for payment; null until a decision.", allow_null=True)
+    paid_amount = money("The sum paid so far.")
+    reserve_amount = money("The outstanding reserve. Null for agents (claim handlers only).", allow_null=True)
+    status = serializers.ChoiceField(
+        choices=ClaimStatus.choices,
+        help_text="The claim's state. Agents see an investigation as under_review, as the claimant does.",
+    )
+    priority = serializers.ChoiceField(
+        choices=Priority.choices, allow_null=True, help_text="Review priority. Null for agents."
+    )
+    fraud_risk = serializers.ChoiceField(
+        choices=FraudRisk.choices,
+        allow_null=True,
+        help_text="The fraud finding of the latest decision. Null for agents.",
+    )
+    decision_outcome = serializers.ChoiceField(
+        choices=[("", "Not decided"), *DecisionOutcome.choices],
+        help_text="The latest decision; empty until one. Agents see investigate as review.",
+    )
+    decided_by_person = serializers.BooleanField(
+        allow_null=True,
+        help_text="A person decided (false: the decision engine did, straight through). Null for agents.",
+    )
+    investigation_outcome = serializers.ChoiceField(
+        choices=InvestigationOutcome.choices,
+        allow_null=True,
+        help_text="What an investigation concluded (confirmed_fraud, legitimate) or unknown. Null for agents.",
+    )
+    closed_at = timestamp("When the claim was closed; null while open.", allow_null=True)
+    created_at = timestamp("When the row was created.")
+    updated_at = timestamp("When the row last changed (the `updated_after` filter reads it).")
+
+    handler_only = ("reserve_amount", "priority", "fraud_risk", "decided_by_person", "investigation_outcome")
+    public_values = {
+        "status": {ClaimStatus.INVESTIGATION: ClaimStatus.UNDER_REVIEW},
+        "decision_outcome": {DecisionOutcome.INVESTIGATE: DecisionOutcome.REVIEW},
+    }
+
+
+class PolicyRowSerializer(FeedSerializer):
+    """One row per policy or quote, as it stands now (its current version, after endorsements)."""
+
+    policy_id = serializers.IntegerField(source="id", help_text="The policy's id; the feed's key.")
+    policy_number = policy_columns("")["policy_number"]
+    product_code = policy_columns("")["product_code"]
+    line_of_business = policy_columns("")["line_of_business"]
+    holder_id = policy_columns("")["holder_id"]
+    agent_id = policy_columns("")["agent_id"]
+    holder_region = policy_columns("")["holder_region"]
+    status = serializers.ChoiceField(choices=PolicyStatus.choices, help_text="The policy's lifecycle state.")
+    effective_date = serializers.DateField(help_text="First day of cover (ISO-8601 date).")
+    expiry_date = serializers.DateField(help_text="Day cover ends (ISO-8601 date).")
+    premium = money("Premium for the term at the current rating, in `currency`.")
+    currency = serializers.CharField(help_text="ISO 4217 code of every amount of the policy.")
+    instalment_count = serializers.IntegerField(help_text="Instalments per term: 1, 2, 4 or 12.")
+    version = serializers.IntegerField(help_text="Goes up with every endorsement.")
+    bound_at = timestamp("When the quote was bound (the policy written); null for quotes.", allow_null=True)
+    cancelled_on = serializers.DateField(allow_null=True, help_text="Date cancellation took effect; null if none.")
+    lapsed_on = serializers.DateField(allow_null=True, help_text="Date the policy lapsed; null if it did not.")
+    refund_amount = money("Refund on cancellation; null if none.", allow_null=True)
+    renewal_of_number = serializers.CharField(
+        source="renewal_of__number", allow_null=True, help_text="The policy this one renews; null for new business."
+    )
+    created_at = timestamp("When the row was created (the quote).")
+    updated_at = timestamp("When the row last changed (the `updated_after` filter reads it).")
+
+
+class InstalmentRowSerializer(FeedSerializer):
+    """One row per instalment of a policy's premium (negative amounts are credits)."""
+
+    instalment_id = serializers.IntegerField(source="id", help_text="The instalment's id; the feed's key.")
+    policy_id = serializers.IntegerField(help_text="The policy it belongs to.")
+    policy_number = policy_columns("policy__")["policy_number"]
+    product_code = policy_columns("policy__")["product_code"]
+    line_of_business = policy_columns("policy__")["line_of_business"]
+    holder_id = policy_columns("policy__")["holder_id"]
+    agent_id = policy_columns("policy__")["agent_id"]
+    holder_region = policy_columns("policy__")["holder_region"]
+    sequence = serializers.IntegerField(help_text="1 for the first instalment of the policy, and so on.")
+    due_date = serializers.DateField(help_text="When it is due (ISO-8601 date).")
+    amount = money("Amount due, in `currency`; negative for a credit.")
+    currency = serializers.CharField(source="policy__currency", help_text="ISO 4217 code of `amount`.")
+    status = serializers.ChoiceField(choices=InstalmentStatus.choices, help_text="due, paid or void.")
+    paid_at = timestamp("When it was paid; null while unpaid.", allow_null=True)
+    created_at = timestamp("When the row was created.")
+    updated_at = timestamp("When the row last changed (the `updated_after` filter reads it).")
+
+
+class PaymentRowSerializer(FeedSerializer):
+    """One row per payment made on a claim. Payments are never changed once made."""
+
+    payment_id = serializers.IntegerField(source="id", help_text="The payment's id; the feed's key.")
+    claim_id = serializers.IntegerField(help_text="The claim paid.")
+    claim_number = serializers.CharField(source="claim__number", help_text="The claim's number.")
+    policy_number = policy_columns("claim__policy__")["policy_number"]
+    product_code = policy_columns("claim__policy__")["product_code"]
+    line_of_business = policy_columns("claim__policy__")["line_of_business"]
+    holder_id = policy_columns("claim__policy__")["holder_id"]
+    agent_id = policy_columns("claim__policy__")["agent_id"]
+    holder_region = policy_columns("claim__policy__")["holder_region"]
+    amount = money("Amount paid, in `currency`.")
+    currency = serializers.CharField(help_text="ISO 4217 code of `amount`.")
+    paid_at = timestamp(source="created_at", help_text="When the payment was made.")
+    updated_at = timestamp("When the row last changed (the `updated_after` filter reads it).")
+
+
+class ReserveRowSerializer(FeedSerializer):
+    """One row per movement of a claim's reserve: set, adjusted, or released by a payment or a decision."""
+
+    reserve_change_id = serializers.IntegerField(source="id", help_text="The movement's id; the feed's key.")
+    claim_id = serializers.IntegerField(help_text="The claim whose reserve moved.")
+    claim_number = serializers.CharField(source="claim__number", help_text="The claim's number.")
+    policy_number = policy_columns("claim__policy__")["policy_number"]
+    product_code = policy_columns("claim__policy__")["product_code"]
+    line_of_business = policy_columns("claim__policy__")["line_of_business"]
+    holder_id = policy_columns("claim__policy__")["holder_id"]
+    agent_id = policy_columns("claim__policy__")["agent_id"]
+    holder_region = policy_columns("claim__policy__")["holder_region"]
+    amount = money("The movement, in `currency`: positive raises the reserve, negative lowers it.")
+    balance_after = money("The claim's outstanding reserve after this movement.")
+    currency = serializers.CharField(source="claim__currency", help_text="ISO 4217 code of the amounts.")
+    reason = serializers.CharField(help_text="Why the reserve moved, as recorded.")
+    created_at = timestamp("When the reserve moved.")
+    updated_at = timestamp("When the row last changed (the `updated_after` filter reads it).")
+
+
+class FraudScoreRowSerializer(FeedSerializer):
+    """One row per fraud score of a claim (a claim is scored again when what the model sees changes)."""
+
+    fraud_score_id = serializers.IntegerField(source="id", help_text="The score's id; the feed's key.")
+    claim_id = serializers.IntegerField(help_text="The claim scored.")
+    claim_number = serializers.CharField(source="claim__number", help_text="The claim's number.")
+    product_code = policy_columns("claim__policy__")["product_code"]
+    line_of_business = policy_columns("claim__policy__")["line_of_business"]
+    agent_id = policy_columns("claim__policy__")["agent_id"]
+    holder_region = policy_columns("claim__policy__")["holder_region"]
+    model_key = serializers.CharField(help_text="'v7' for fraud model version 7, 'rules-1' for the rule-based score.")
+    model_version = serializers.IntegerField(
+        source="model_version__version", allow_null=True, help_text="The model version; null for the rules."
+    )
+    method = serializers.ChoiceField(choices=ScoreMethod.choices, help_text="model, or rules when no model ran.")
+    probability = serializers.FloatField(help_text="The estimated probability of fraud, 0 to 1.")
+    risk_band = serializers.ChoiceField(choices=RiskBand.choices, help_text="low, medium or high.")
+    created_at = timestamp("When the claim was scored.")
+    updated_at = timestamp("When the row last changed (the `updated_after` filter reads it).")

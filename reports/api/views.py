@@ -1,0 +1,226 @@
+"""The analytics API: fact feeds for BI tools (JSON pages or a CSV stream) and the data dictionary.
+
+Who: agents (their book), underwriters, admins and analytics readers; customers and users without a role get 403.
+Each feed also needs the view permission of its model, so an agent reads claims, policies, instalments and
+payments but not reserves or fraud scores. Analytics readers come with an expiring analytics token or a session,
+never with a DRF token that does not expire.
+"""
+
+import csv
+from collections.abc import Iterator
+
+from django.http import Http404, StreamingHttpResponse
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions
+from rest_framework.generics import GenericAPIView, ListAPIView
+from rest_framework.permissions import BasePermission
+from rest_framework.renderers import JSONRenderer, TemplateHTMLRenderer
+from rest_framework.response import Response
+
+from insurance.core.api.exceptions import ErrorSerializer
+from insurance.core.api.permissions import model_permission, view_model
+from insurance.core.roles import Role, has_role
+
+from .. import selectors
+from ..models import AnalyticsToken
+from . import dictionary
+from .feeds import CLAIMS, FRAUD_SCORES, INSTALMENTS, PAYMENTS, POLICIES, RESERVES, Feed, readable_feeds
+from .pagination import CONTROL_PARAMS, STREAM_CHUNK_SIZE, KeysetPagination, keyset_chunks, start_position
+from .renderers import CSVRenderer
+from .rows import RowFormat
+
+PAGING = (
+    "JSON pages of `page_size` rows in key order with a `next` link (keyset: every page costs the same) and the "
+    "walk's `as_of`; `Accept: text/csv` or `?format=csv` streams the whole filtered feed as CSV with the same "
+    "columns. Each walk reads every row that existed when it began exactly once; refresh with `updated_after`."
+)
+
+
+class AnalyticsPermission(BasePermission):
+    """Analytics roles only, with the view permission of the feed's model (a view without a model needs none)."""
+
+    message = "Analytics are for agents, underwriters, admins and analytics readers."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        if has_role(user, Role.ANALYTICS_READER) and not (
+            request.auth is None or isinstance(request.auth, AnalyticsToken)
+        ):
+            # A DRF token never expires; a BI service account's credential must (manage.py issue_analytics_token).
+            raise exceptions.AuthenticationFailed("Analytics readers authenticate with an expiring analytics token.")
+        if not selectors.may_use_analytics(user):
+            return False
+        model = view_model(view)
+        return model is None or user.has_perm(model_permission(model, "view"))
+
+
+class AnalyticsAPIView(GenericAPIView):
+    """Read-only; errors are the API's JSON error body whatever format was asked for."""
+
+    permission_classes = [AnalyticsPermission]
+    http_method_names = ["get", "head", "options"]
+
+    def perform_content_negotiation(self, request, force=False):
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404:  # DRF answers an unknown ?format= with 404; it is bad input
+            formats = ", ".join(renderer.format for renderer in self.get_renderers())
+            raise exceptions.ValidationError({"format": [f"One of: {formats}."]}) from None
+
+    def handle_exception(self, exc):
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
+
+
+class Echo:
+    """A file-like object whose write returns what it was given, so `csv.writer` yields lines to stream."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+class FeedView(AnalyticsAPIView, ListAPIView):
+    """One feed: JSON pages (keyset) or, asked for CSV, the whole filtered feed streamed."""
+
+    feed: Feed
+    renderer_classes = [JSONRenderer, CSVRenderer]
+    pagination_class = KeysetPagination
+    filter_backends = [DjangoFilterBackend]
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.queryset = cls.feed.model._default_manager.all()  # names the model for the permission check
+        cls.serializer_class = cls.feed.serializer
+        cls.filterset_class = cls.feed.filterset
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.feed.model._default_manager.none()
+        return self.feed.rows(user=self.request.user)
+
+    def refuse_unknown_parameters(self) -> None:
+        known = set(self.filterset_class.base_filters) | CONTROL_PARAMS
+        unknown = sorted(set(self.request.query_params) - known)
+        if unknown:
+            raise exceptions.ValidationError(
+                {name: [f"Unknown parameter; this feed takes: {', '.join(sorted(known))}."] for name in unknown}
+            )
+
+    def list(self, request, *args, **kwargs):
+        self.refuse_unknown_parameters()
+        queryset = self.filter_queryset(self.get_queryset())
+        row_format = RowFormat.build(
+            self.feed.serializer, sees_handler_columns=selectors.sees_handler_columns(request.user)
+        )
+        if request.accepted_renderer.format == CSVRenderer.format:
+            return self.stream_csv(queryset, row_format)
+        rows = self.paginator.paginate(queryset, request, row_format.paths)
+        return self.paginator.get_paginated_response([row_format.json_row(row) for row in rows])
+
+    def stream_csv(self, queryset, row_format: RowFormat) -> StreamingHttpResponse:
+        """A header, then the rows a chunk at a time (one indexed query per chunk): memory stays flat."""
+        position = start_position(self.request, queryset)
+
+        def lines() -> Iterator[str]:
+            writer = csv.writer(Echo())
+            yield writer.writerow(row_format.names)
+            for chunk in keyset_chunks(queryset, row_format.paths, position, STREAM_CHUNK_SIZE):
+                yield "".join(writer.writerow(row_format.csv_row(row)) for row in chunk)
+
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{self.feed.name}.csv"'
+        response["X-Analytics-As-Of"] = position.as_of.isoformat()
+        return response
+
+
+FORMAT_PARAMETER = OpenApiParameter(
+    "format", str, enum=["json", "csv"], description="csv streams the whole filtered feed (or send Accept: text/csv)."
+)
+ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="Unknown parameter, malformed value, bad cursor or page size."),
+    401: OpenApiResponse(ErrorSerializer, description="No, invalid or expired credentials."),
+    403: OpenApiResponse(ErrorSerializer, description="Customers, and feeds outside the caller's permissions."),
+}
+
+
+def _feed_responses(feed: Feed) -> dict:
+    return {
+        (200, "application/json"): feed.serializer(many=True),
+        (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The whole filtered feed, streamed."),
+        **ERRORS,
+    }
+
+
+@extend_schema(tags=["analytics"], parameters=[FORMAT_PARAMETER], responses=_feed_responses(CLAIMS))
+class ClaimFeedView(FeedView):
+    """Claims, one row per claim as it stands now. Agents see their book, without handler columns."""
+
+    feed = CLAIMS
+
+
+@extend_schema(tags=["analytics"], parameters=[FORMAT_PARAMETER], responses=_feed_responses(POLICIES))
+class PolicyFeedView(FeedView):
+    """Policies and quotes, one row each as it stands now."""
+
+    feed = POLICIES
+
+
+@extend_schema(tags=["analytics"], parameters=[FORMAT_PARAMETER], responses=_feed_responses(INSTALMENTS))
+class InstalmentFeedView(FeedView):
+    """Premium instalments, one row each."""
+
+    feed = INSTALMENTS
+
+
+@extend_schema(tags=["analytics"], parameters=[FORMAT_PARAMETER], responses=_feed_responses(PAYMENTS))
+class PaymentFeedView(FeedView):
+    """Claim payments (append-only)."""
+
+    feed = PAYMENTS
+
+
+@extend_schema(tags=["analytics"], parameters=[FORMAT_PARAMETER], responses=_feed_responses(RESERVES))
+class ReserveFeedView(FeedView):
+    """Reserve movements (append-only). Underwriters, admins and analytics readers."""
+
+    feed = RESERVES
+
+
+@extend_schema(tags=["analytics"], parameters=[FORMAT_PARAMETER], responses=_feed_responses(FRAUD_SCORES))
+class FraudScoreFeedView(FeedView):
+    """Fraud scores (append-only), without features or explanations. Underwriters, admins and analytics readers."""
+
+    feed = FRAUD_SCORES
+
+
+FEED_VIEWS: tuple[type[FeedView], ...] = (
+    ClaimFeedView,
+    PolicyFeedView,
+    InstalmentFeedView,
+    PaymentFeedView,
+    ReserveFeedView,
+    FraudScoreFeedView,
+)
+
+
+@extend_schema(
+    tags=["analytics"],
+    parameters=[OpenApiParameter("format", str, enum=["json", "html"], description="html: a page for people.")],
+    responses={200: dictionary.DataDictionarySerializer, (200, "text/html"): OpenApiTypes.STR, **ERRORS},
+)
+class DataDictionaryView(AnalyticsAPIView):
+    """Every feed the caller may read, with each column's type and description and each filter, generated from the
+    feeds' serializers. JSON, or an HTML page (`?format=html`, or a browser's Accept)."""
+
+    renderer_classes = [JSONRenderer, TemplateHTMLRenderer]
+    template_name = "reports/dictionary.html"
+    serializer_class = dictionary.DataDictionarySerializer
+
+    def get(self, request) -> Response:
+        feeds = [dictionary.feed_entry(feed) for feed in readable_feeds(request.user)]
+        return Response({"feeds": feeds, "paging": PAGING})
