@@ -477,24 +477,24 @@ class RowParser:
         out: dict[str, dict[str, Any]] = {entity: {} for entity in self._entities}
         attributes: dict[str, dict[str, Any]] = {entity: {} for entity in self._entities}
         issues: list[RowIssue] = []
-        for f in self._fields:
+        for key, entity, name, attribute, label, required, has_default, default, read in self._fields:
             try:
-                value = f.value(values)
+                value = read(values)
             except t.Invalid as error:
-                issues.append(RowIssue(error.column or f.label, error.reason, f.key))
+                issues.append(RowIssue(error.column or label, error.reason, key))
                 continue
             except (ValueError, ArithmeticError, TypeError) as error:  # a gap in a converter: still one reject
-                issues.append(RowIssue(f.label, f"cannot read the value: {error}", f.key))
+                issues.append(RowIssue(label, f"cannot read the value: {error}", key))
                 continue
             if value is t.MISSING:
-                if f.has_default:
-                    value = f.default
-                elif f.required:
-                    issues.append(RowIssue(f.label, "required", f.key))
+                if has_default:
+                    value = default
+                elif required:
+                    issues.append(RowIssue(label, "required", key))
                     continue
                 else:
                     continue
-            (attributes if f.attribute else out)[f.entity][f.name] = value
+            (attributes if attribute else out)[entity][name] = value
         if issues:
             raise RowRejected(issues, row.number)
         extra = attributes[self._attributes_to]

@@ -131,6 +131,27 @@ def check_mapping(mapping: Mapping) -> dict[str, str]:
     return {spec.key: spec.label for spec in mapping.fields}
 
 
+# What a record's rows write besides the record itself and that belongs to it alone (keyed by its pk).
+DEPENDENTS = {"policy": ("vehicle", "coverage"), "claim": ()}
+
+
+def batches_write_disjoint_rows(mapping: Mapping) -> bool:
+    """Whether no two batches of the mapping can write the same row, so that they may be written at once.
+
+    True when rows write only their record (unique in a file) and what belongs to it: claims, or policies with
+    their vehicle and coverage. A customer or policy written beside a claim can come back in a later batch (the
+    later row must win), and customers' login names can collide across batches.
+    """
+    if mapping.record not in DEPENDENTS:
+        return False
+    allowed = {mapping.record, *DEPENDENTS[mapping.record]}
+    for spec in mapping.fields:
+        written = spec.attribute or isinstance(ENTITY_FIELDS.get(spec.entity, {}).get(spec.name), Target)
+        if written and spec.entity not in allowed:
+            return False
+    return (mapping.attributes_to or mapping.record) in allowed
+
+
 @dataclass
 class RowRecords:
     """One accepted row: the values per entity, ready for the batch loader to resolve references and write."""
@@ -153,30 +174,36 @@ class RecordBuilder:
         self.sources = sources  # "entity.field" -> source column(s), for messages
         self.today = today
         self.checks: dict[tuple[str, str], Callable[[Any], str | None]] = {}
+        # entity -> field -> (check or None, where the value goes): one lookup per value in `build`, which runs for
+        # every row of an import.
+        self.plan: dict[str, dict[str, tuple[Callable[[Any], str | None] | None, str]]] = {}
         for entity, fields in ENTITY_FIELDS.items():
             for name, target in fields.items():
                 if isinstance(target, Target):
                     self.checks[(entity, name)] = _field_check(target.model._meta.get_field(target.attname))
+                    place = "customer_user" if target.model is User else entity
+                else:
+                    place = "references"
+                self.plan.setdefault(entity, {})[name] = (self.checks.get((entity, name)), place)
 
     def build(self, parsed: ParsedRow) -> tuple[RowRecords | None, list[RowIssue]]:
         issues: list[RowIssue] = []
         out = RowRecords(number=parsed.number)
         for entity, values in parsed.values.items():
+            plan = self.plan.get(entity, {})
             for name, value in values.items():
                 if value is None:
                     continue
-                check = self.checks.get((entity, name))
-                problem = check(value) if check else None
-                if problem:
-                    issues.append(self._issue(entity, name, problem))
-                    continue
-                target = ENTITY_FIELDS[entity][name]
-                if not isinstance(target, Target):
+                check, place = plan[name]
+                if check is not None:
+                    problem = check(value)
+                    if problem:
+                        issues.append(self._issue(entity, name, problem))
+                        continue
+                if place == "references":
                     out.references[f"{entity}.{name}"] = str(value)
-                elif target.model is User:
-                    out.customer_user[name] = value
                 else:
-                    getattr(out, entity)[name] = value
+                    getattr(out, place)[name] = value
         for entity, attributes in parsed.attributes.items():
             if attributes and entity in ENTITY_MODELS:
                 getattr(out, entity)["attributes"] = {key: _json_safe(value) for key, value in attributes.items()}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -132,7 +132,8 @@ def _compiled(fmt: str) -> tuple[re.Pattern[str], tuple[int, ...]] | None:
     return compiled
 
 
-def _strptime(text: str, fmt: str) -> datetime | None:
+def _strptime(text: str, fmt: str, zone: tzinfo | None = None) -> datetime | None:
+    """`datetime.strptime`, None when the text does not fit; `zone` is set on a datetime the format left naive."""
     fast = _compiled(fmt)
     if fast is not None:
         match = fast[0].match(text)
@@ -140,13 +141,14 @@ def _strptime(text: str, fmt: str) -> datetime | None:
             groups = match.groups()
             parts = [int(groups[slot]) if slot >= 0 else 0 for slot in fast[1]]
             try:
-                return datetime(*parts)
+                return datetime(*parts, tzinfo=zone)
             except ValueError:
                 return None
     try:
-        return datetime.strptime(text, fmt)  # naive unless the format has %z; see aware()
+        parsed = datetime.strptime(text, fmt)  # naive unless the format has %z; see aware()
     except (ValueError, OverflowError):
         return None
+    return parsed if zone is None or parsed.tzinfo is not None else parsed.replace(tzinfo=zone)
 
 
 def date_parser(formats: Sequence[str] = ()) -> Callable[[str], date]:
@@ -191,12 +193,12 @@ def datetime_parser(formats: Sequence[str] = ()) -> Callable[[str], datetime]:
                 parsed = None
         else:
             for fmt in formats:
-                parsed = _strptime(text, fmt)
+                parsed = _strptime(text, fmt, UTC)  # naive reads as UTC, as aware() would
                 if parsed is not None:
                     break
         if parsed is None:
             raise Invalid(f"{show(text)} is not a date and time (expected {expected})")
-        return aware(parsed)
+        return parsed if parsed.tzinfo is UTC else aware(parsed)
 
     return parse
 
@@ -476,6 +478,14 @@ def chain(read: Read, steps: Sequence[Step]) -> Read:
     """`read`, then each step while there is a value; just `read` when there are no steps."""
     if not steps:
         return read
+    if len(steps) == 1:  # the usual case (a conversion), without the loop: this runs for every field of every row
+        (step,) = steps
+
+        def one(values: list[str]) -> Any:
+            result = read(values)
+            return result if result is MISSING else step(result)
+
+        return one
 
     def value(values: list[str]) -> Any:
         result = read(values)

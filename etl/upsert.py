@@ -13,7 +13,6 @@ the call (a row without it gets the model default); columns no row gives are lef
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +46,19 @@ class UpsertResult:
         self.created_keys |= other.created_keys
 
 
+@dataclass(frozen=True)
+class Companion:
+    """One row of another tracked model for every record an upsert creates, such as a claim's `imported` event.
+
+    On PostgreSQL it is written by the same statement as the records, from the pks the merge returns, so a large
+    import pays no round trip and no Python per row for it. Rows go in pk order, each with its own history row.
+    """
+
+    model: type[models.Model]
+    link: str  # the companion's attname that takes the new record's pk, e.g. "claim_id"
+    values: dict[str, Any] = field(default_factory=dict)  # its other columns, the same on every row
+
+
 def upsert_rows(
     model: type[models.Model],
     rows: Sequence[dict[str, Any]],
@@ -55,13 +67,15 @@ def upsert_rows(
     actor,
     reason: str,
     insert_only: dict[str, Any] | None = None,
+    companion: Companion | None = None,
 ) -> UpsertResult:
     """Insert `rows` or update the records with the same `key`, writing history as `actor` with `reason`.
 
     `key` names a unique constraint's attnames; None inserts every row. Keys must be unique within `rows` (the
     caller decides which duplicate wins and how to report it). `insert_only` values are written on new rows and
-    never compared or updated (a new user's unusable password must not overwrite one set since). Runs in one
-    transaction (a savepoint when nested).
+    never compared or updated (a new user's unusable password must not overwrite one set since). `companion`
+    adds a row of another model per created record (needs a `key`). Runs in one transaction (a savepoint when
+    nested).
     """
     if not rows:
         return UpsertResult()
@@ -70,6 +84,10 @@ def upsert_rows(
     if insert_only:
         _given_columns(model, [insert_only])
         columns = [name for name in columns if name not in insert_only]
+    if companion is not None:
+        if key is None:
+            raise ValueError(f"{model.__name__}: a companion needs a key, to know which records are new")
+        _given_columns(companion.model, [{companion.link: 0, **companion.values}])
     if key is not None:
         missing = [name for name in key if name not in columns]
         if missing:
@@ -80,10 +98,15 @@ def upsert_rows(
     now = timezone.now()
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            return _upsert_postgresql(model, rows, columns, key, actor, reason, now, insert_only)
+            return _upsert_postgresql(model, rows, columns, key, actor, reason, now, insert_only, companion)
         if insert_only:
             rows = [{**insert_only, **row} for row in rows]
-        return _upsert_orm(model, rows, columns, key, actor, reason, now)
+        result = _upsert_orm(model, rows, columns, key, actor, reason, now)
+        if companion is not None and result.created_keys:
+            created = sorted(result.pks[row_key] for row_key in result.created_keys)
+            extra = [{companion.link: pk, **companion.values} for pk in created]
+            _upsert_orm(companion.model, extra, list(extra[0]), None, actor, reason, now)
+        return result
 
 
 def _given_columns(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -113,12 +136,11 @@ def _full_row(fields: list[models.Field], row: dict[str, Any], now: datetime) ->
 # --- PostgreSQL: COPY into a staging table, one merge statement that also writes the history -----------------
 
 
-def _upsert_postgresql(model, rows, columns, key, actor, reason, now, insert_only) -> UpsertResult:
+def _upsert_postgresql(model, rows, columns, key, actor, reason, now, insert_only, companion) -> UpsertResult:
     """Only the columns the rows give are staged (and converted to COPY text); the rest are constants."""
     quote = connection.ops.quote_name
     meta = model._meta
     table = quote(meta.db_table)
-    history_table = quote(model.history.model._meta.db_table)
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     by_attname = {f.attname: f for f in fields}
     staged_names = [*columns, *(name for name in TIMESTAMPS if any(name in row for row in rows))]
@@ -133,9 +155,13 @@ def _upsert_postgresql(model, rows, columns, key, actor, reason, now, insert_onl
     target_sql = ", ".join(quote(f.column) for f in [*staged, *constant])
     select_sql = ", ".join([*(quote(f.column) for f in staged), *("%s" for _ in constant)])
     pk_column = quote(meta.pk.column)
-    tracked = [f.column for f in model.history.model._meta.concrete_fields if f.column not in HISTORY_OWN_COLUMNS]
-    history_columns = ", ".join(quote(c) for c in tracked)
     user_id = actor.pk if actor is not None else None
+    params = [f.get_db_prep_save(v, connection) for f, v in zip(constant, constant_values, strict=True)]
+    params += [now, reason[:100], user_id]
+    companion_sql = ""
+    if companion is not None:
+        companion_sql, companion_params = _companion_sql(companion, pk_column, now, reason, user_id)
+        params += companion_params
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -151,19 +177,11 @@ def _upsert_postgresql(model, rows, columns, key, actor, reason, now, insert_onl
             WITH merged AS (
                 INSERT INTO {table} ({target_sql}) SELECT {select_sql} FROM {stage} {conflict}
                 RETURNING {table}.*, (xmax = 0) AS etl_inserted
-            ), history AS (
-                INSERT INTO {history_table} ({history_columns}, history_date, history_change_reason,
-                                             history_type, history_user_id)
-                SELECT {history_columns}, %s, %s, CASE WHEN etl_inserted THEN '+' ELSE '~' END, %s FROM merged
-            )
+            ), {_history_cte("history", model, "merged", "CASE WHEN etl_inserted THEN '+' ELSE '~' END")}
+            {companion_sql}
             SELECT {returned} FROM merged
             """,  # noqa: S608 (identifiers come from model metadata; values are parameters)
-            [
-                *(f.get_db_prep_save(v, connection) for f, v in zip(constant, constant_values, strict=True)),
-                now,
-                reason[:100],
-                user_id,
-            ],
+            params,
         )
         result = UpsertResult()
         for inserted, pk, *values in cursor.fetchall():
@@ -185,6 +203,45 @@ def _upsert_postgresql(model, rows, columns, key, actor, reason, now, insert_onl
             for pk, *values in cursor.fetchall():
                 result.pks.setdefault(tuple(values), pk)
     return result
+
+
+def _history_cte(name: str, model, source: str, history_type: str) -> str:
+    """A CTE copying the rows of `source` (a RETURNING) into the model's history; takes date, reason, user."""
+    quote = connection.ops.quote_name
+    history_table = quote(model.history.model._meta.db_table)
+    tracked = [f.column for f in model.history.model._meta.concrete_fields if f.column not in HISTORY_OWN_COLUMNS]
+    columns = ", ".join(quote(c) for c in tracked)
+    return f"""{name} AS (
+                INSERT INTO {history_table} ({columns}, history_date, history_change_reason, history_type,
+                                             history_user_id)
+                SELECT {columns}, %s, %s, {history_type}, %s FROM {source}
+            )"""  # noqa: S608
+
+
+def _companion_sql(companion: Companion, pk_column: str, now: datetime, reason: str, user_id) -> tuple[str, list]:
+    """CTEs inserting one companion row (and its history row) per record the merge created, in pk order."""
+    quote = connection.ops.quote_name
+    meta = companion.model._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key and f.attname != companion.link]
+    values = [
+        companion.values[f.attname]
+        if f.attname in companion.values
+        else now
+        if f.attname in TIMESTAMPS
+        else f.get_default()
+        for f in fields
+    ]
+    link = quote(meta.get_field(_field_name(meta, companion.link)).column)
+    table = quote(meta.db_table)
+    columns = ", ".join(quote(f.column) for f in fields)
+    marks = ", ".join("%s" for _ in fields)
+    sql = f""", companion AS (
+                INSERT INTO {table} ({link}, {columns})
+                SELECT {pk_column}, {marks} FROM merged WHERE etl_inserted ORDER BY {pk_column}
+                RETURNING {table}.*
+            ), {_history_cte("companion_history", companion.model, "companion", "'+'")}"""  # noqa: S608
+    params = [f.get_db_prep_save(v, connection) for f, v in zip(fields, values, strict=True)]
+    return sql, [*params, now, reason[:100], user_id]
 
 
 def _conflict_clause(meta, table: str, columns: list[str], key, key_columns: list[str]) -> str:
@@ -210,37 +267,43 @@ def _field_name(meta, attname: str) -> str:
 
 
 def _copy_buffer(fields: list[models.Field], rows, now: datetime) -> io.StringIO:
-    """COPY text of the staged columns; a row without a column gets the model default (timestamps: now)."""
-    plan = []
+    """COPY text of the staged columns; a row without a column gets the model default (timestamps: now).
+
+    Built a column at a time with comprehensions, not a Python call per value: on a large import this buffer is
+    built for every row, by the thread that should be waiting on the database.
+    """
+    columns = []
     for f in fields:
-        convert = _copy_converter(f)
-        default = now if f.attname in TIMESTAMPS else f.get_default()
-        plan.append((f.attname, convert, r"\N" if default is None else convert(default)))
-    lines = []
-    for row in rows:
-        parts = []
-        for attname, convert, default_text in plan:
-            value = row.get(attname, _ABSENT)
-            if value is _ABSENT:
-                parts.append(default_text)
-            elif value is None:
-                parts.append(r"\N")
-            else:
-                parts.append(convert(value))
-        lines.append("\t".join(parts))
-    return io.StringIO("\n".join(lines) + "\n")
+        attname = f.attname
+        default = now if attname in TIMESTAMPS else f.get_default()
+        columns.append(_copy_column(f, [row.get(attname, default) for row in rows]))
+    return io.StringIO("".join(["\t".join(line) + "\n" for line in zip(*columns, strict=True)]))
 
 
-_ABSENT = object()
+_NULL = r"\N"
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_JSON = DjangoJSONEncoder()
+
+
+def _copy_column(f: models.Field, values: list[Any]) -> list[str]:
+    """One column's values as COPY text: NULL as \\N, text escaped only when the column holds a special character."""
+    convert = _copy_converter(f)
+    texts = [None if value is None else convert(value) for value in values]
+    if convert in (_copy_text, _copy_json):
+        joined = "".join(text for text in texts if text is not None)
+        if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+            texts = [None if text is None else text.translate(_COPY_ESCAPES) for text in texts]
+    if None in texts:
+        texts = [_NULL if text is None else text for text in texts]
+    return texts
 
 
 def _copy_text(value: Any) -> str:
-    return str(value).translate(_COPY_ESCAPES)
+    return value if type(value) is str else str(value)
 
 
 def _copy_json(value: Any) -> str:
-    return _copy_text(json.dumps(value, cls=DjangoJSONEncoder))
+    return _JSON.encode(value)
 
 
 def _copy_bool(value: Any) -> str:
@@ -248,7 +311,7 @@ def _copy_bool(value: Any) -> str:
 
 
 def _copy_datetime(value: datetime) -> str:
-    if timezone.is_naive(value):
+    if value.utcoffset() is None:
         value = value.replace(tzinfo=UTC)
     return value.isoformat()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import tempfile
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import suppress
@@ -24,11 +24,12 @@ from ..loading import BatchLoader, BatchOutcome
 from ..mapping import Mapping, MappingError, RowIssue, RowParser, RowRejected, load_mapping
 from ..models import ImportBatch
 from ..reading import SourceError, file_sha256, open_source
-from ..records import NATURAL_KEYS, RecordBuilder, RowRecords, check_mapping
+from ..records import NATURAL_KEYS, RecordBuilder, RowRecords, batches_write_disjoint_rows, check_mapping
 
 REJECT_SAMPLE_SIZE = 20
 # A batch left RUNNING by a worker that died may run again: its upserts repeat without changing anything twice.
 RUNNABLE = (BatchStatus.PENDING, BatchStatus.RUNNING, BatchStatus.FAILED)
+PARALLEL_WRITERS = 2  # batches written at once on PostgreSQL, when no two can touch the same row
 
 
 def mapping_path(name: str) -> Path:
@@ -165,13 +166,20 @@ class _Run:
         self.writer.writerow(["row", "column", "reason", *header])
         self.seen = SeenKeys()
         self.key_name = NATURAL_KEYS[mapping.record]
-        # On PostgreSQL a batch is written by a second thread, on its own connection, while this one reads and
-        # checks the next: psycopg2 releases the GIL while the server works. Inside a transaction (tests, callers
-        # with their own atomic block) everything stays on the caller's connection.
-        self.writer_thread: ThreadPoolExecutor | None = None
+        # On PostgreSQL batches are written by other threads, each on its own connection, while this one reads and
+        # checks the next: psycopg2 releases the GIL while the server works. The database does most of the work of
+        # an import (four rows and their indexes per claim), so when no two batches can write the same row, two
+        # writers keep two server processes busy. Inside a transaction (tests, callers with their own atomic block)
+        # everything stays on the caller's connection.
+        self.writers: list[ThreadPoolExecutor] = []
         if connection.vendor == "postgresql" and not connection.in_atomic_block:
-            self.writer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer")
-        self.in_flight: tuple[Future, dict[int, list[str]]] | None = None
+            count = PARALLEL_WRITERS if batches_write_disjoint_rows(mapping) else 1
+            self.writers = [
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"import-writer-{number}")
+                for number in range(count)
+            ]
+        self.in_flight: deque[tuple[Future, dict[int, list[str]]]] = deque()  # oldest first, one per writer at most
+        self.sent = 0
 
     def take(self, row, parser: RowParser) -> None:
         self.batch.rows_read += 1
@@ -213,19 +221,20 @@ class _Run:
                 self.reject(records.number, [self._duplicate(key, earlier[key])], self.raw[records.number])
             else:
                 rows.append(records)
-        if self.writer_thread is None:
+        if not self.writers:
             self._apply(self.loader.load(rows), self.raw)
         else:
-            self._collect()
-            self.in_flight = (self.writer_thread.submit(self.loader.load, rows), self.raw)
+            if len(self.in_flight) >= len(self.writers):
+                self._collect_oldest()  # batches go round the writers, so this frees the next one
+            writer = self.writers[self.sent % len(self.writers)]
+            self.in_flight.append((writer.submit(self.loader.load, rows), self.raw))
+            self.sent += 1
         self.pending, self.pending_keys, self.raw = [], {}, {}
 
-    def _collect(self) -> None:
-        """Wait for the batch being written in the background and record its outcome."""
-        if self.in_flight is not None:
-            future, raw = self.in_flight
-            self.in_flight = None
-            self._apply(future.result(), raw)
+    def _collect_oldest(self) -> None:
+        """Wait for the oldest batch being written in the background and record its outcome (in file order)."""
+        future, raw = self.in_flight.popleft()
+        self._apply(future.result(), raw)
 
     def _apply(self, outcome: BatchOutcome, raw: dict[int, list[str]]) -> None:
         for number, issues in outcome.rejected:
@@ -242,7 +251,8 @@ class _Run:
             self.sample.append({"row": number, "column": column, "reason": reason})
 
     def finish(self) -> None:
-        self._collect()
+        while self.in_flight:
+            self._collect_oldest()
         batch = self.batch
         batch.counts = dict(sorted(self.counts.items()))
         batch.reject_sample = self.sample
@@ -254,12 +264,14 @@ class _Run:
             batch.rejects.save(f"import-{batch.pk}-rejects.csv", File(self.rejects), save=False)
 
     def close(self) -> None:
-        if self.writer_thread is not None:
-            if self.in_flight is not None:
-                self.in_flight[0].cancel()
-                wait([self.in_flight[0]])
-            self.writer_thread.submit(_close_connection).result()  # the writer thread's own connection
-            self.writer_thread.shutdown()
+        if self.in_flight:
+            futures = [future for future, _ in self.in_flight]
+            for future in futures:
+                future.cancel()
+            wait(futures)
+        for writer in self.writers:
+            writer.submit(_close_connection).result()  # the writer thread's own connection
+            writer.shutdown()
         self.seen.close()
         self.rejects.close()
         Path(self.rejects.name).unlink(missing_ok=True)
@@ -275,6 +287,8 @@ class SeenKeys:
 
     def check_and_add(self, keys: dict[str, int]) -> dict[str, int]:
         """Of `keys` (key -> row), those read before, with the row they were first read in; remembers the rest."""
+        if connection.vendor == "postgresql":
+            return self._check_and_add_postgresql(keys)
         found: dict[str, int] = {}
         items = list(keys.items())
         with connection.cursor() as cursor:
@@ -290,6 +304,22 @@ class SeenKeys:
                 params = [value for pair in chunk for value in pair]
                 cursor.execute(f"INSERT INTO {self.table} (k, row_number) VALUES {marks}", params)  # noqa: S608
         return found
+
+    def _check_and_add_postgresql(self, keys: dict[str, int]) -> dict[str, int]:
+        """One statement a batch: its query sees the table as it was before the insert beside it, so it returns
+        exactly the keys of earlier batches."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                WITH given AS (SELECT * FROM unnest(%s::text[], %s::integer[]) AS g (k, row_number)),
+                added AS (
+                    INSERT INTO {self.table} (k, row_number) SELECT k, row_number FROM given ON CONFLICT DO NOTHING
+                )
+                SELECT t.k, t.row_number FROM {self.table} t JOIN given ON given.k = t.k
+                """,  # noqa: S608 (the table name is ours)
+                [list(keys), list(keys.values())],
+            )
+            return dict(cursor.fetchall())
 
     def close(self) -> None:
         with connection.cursor() as cursor:

@@ -336,3 +336,40 @@ def test_outside_a_transaction_batches_are_written_by_a_second_thread(tmp_path):
     ]
     assert CustomerProfile.objects.filter(external_reference__startswith="C-").count() == 40
     assert CustomerProfile.history.filter(history_change_reason=batch.change_reason).count() == 40
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_claims_are_written_by_two_writers_with_the_same_outcome(tmp_path):
+    """Claims touch only their own rows, so two batches are written at once; rejects, events and history are
+    exactly those of one writer, and a second run of the file changes nothing."""
+    actor = system_account("command")
+    create_demo_products()
+    run(actor, write(tmp_path, "c.csv", f"{CUSTOMER_HEADER}\nC-1,Ann,Archer,,,,,,,,,,,\n"), "customers")
+    run(
+        actor,
+        write(tmp_path, "p.csv", f"{POLICY_HEADER}\nLEG-1,auto-comprehensive,C-1,,2024-01-01,,500,GBP,,\n"),
+        "policies",
+    )
+    lines = [f"LC-{i},LEG-1,2024-03-04 10:00,,collision,Leeds,x,{100 + i},GBP,N,0,," for i in range(30)]
+    lines[12] = "LC-3,LEG-1,2024-03-04 10:00,,collision,Leeds,again,5,GBP,N,0,,"  # row 14: LC-3 of an earlier batch
+    lines[20] = "LC-20,NOPE,2024-03-04 10:00,,collision,Leeds,x,5,GBP,N,0,,"  # row 22: no such policy
+    path = write(tmp_path, "claims.csv", f"{CLAIM_HEADER}\n" + "".join(f"{line}\n" for line in lines))
+
+    batch = run(actor, path, "claims", batch_size=4, reject_threshold=1)
+
+    assert (batch.rows_read, batch.rows_loaded, batch.rows_rejected) == (30, 28, 2)
+    assert [(r["row"], r["column"]) for r in batch.reject_sample] == [(14, "claim_number"), (22, "policy_number")]
+    assert "already appears in row 5" in batch.reject_sample[0]["reason"]
+    claims = Claim.objects.filter(number__startswith="LC-")
+    assert claims.count() == 28
+    assert Claim.history.filter(history_change_reason=batch.change_reason, history_user=actor).count() == 28
+    events = ClaimEvent.objects.filter(kind="imported", claim__in=claims)
+    assert events.count() == 28
+    assert ClaimEvent.history.filter(history_change_reason=batch.change_reason).count() == 28
+    assert {e.message for e in events} == {f"Imported from claims.csv ({batch.change_reason})."}
+
+    again = run(actor, path, "claims", batch_size=4, reject_threshold=1)
+    assert (again.rows_loaded, again.counts["claims_unchanged"], again.counts["claims_created"]) == (28, 28, 0)
+    assert not Claim.history.filter(history_change_reason=again.change_reason).exists()
+    assert ClaimEvent.objects.filter(kind="imported").count() == 28

@@ -701,3 +701,25 @@ def test_a_timezone_other_than_utc_in_a_default_is_converted():
     spec = {"type": "datetime", "default": datetime(2024, 1, 1, 12, tzinfo=timezone(timedelta(hours=2)))}
 
     assert value(spec, "") == datetime(2024, 1, 1, 10, tzinfo=UTC)
+
+
+def test_only_mappings_whose_batches_never_share_a_row_are_written_in_parallel():
+    from etl.records import batches_write_disjoint_rows
+    from etl.services.imports import mapping_path
+
+    def named(name):
+        return batches_write_disjoint_rows(load_mapping(mapping_path(name)))
+
+    assert named("claims")  # claims and their events only; the policy is a reference
+    assert named("policies")  # a policy, its vehicle and coverage line
+    assert not named("customers")  # login names derived from references can collide across batches
+    assert not named("insurance_claims")  # a customer and a policy written beside each claim
+    claims_with_a_customer = {
+        "name": "x",
+        "record": "claim",
+        "fields": {"claim.number": "n", "claim.policy_number": "p", "customer.email": "e"},
+    }
+    assert not batches_write_disjoint_rows(load_mapping(claims_with_a_customer))
+    claims_keeping_extras_on_the_policy = {**claims_with_a_customer, "attributes_to": "policy"}
+    claims_keeping_extras_on_the_policy["fields"] = {"claim.number": "n", "claim.policy_number": "p"}
+    assert not batches_write_disjoint_rows(load_mapping(claims_keeping_extras_on_the_policy))

@@ -129,3 +129,64 @@ def test_a_given_creation_time_is_kept_on_every_database(actor):
     result = upsert_rows(User, [{"username": "old", "created_at": when}], key=("username",), actor=actor, reason="r")
     assert User.objects.get(pk=result.pks[("old",)]).created_at == when
     assert User.history.get(username="old").created_at == when
+
+
+def test_a_companion_row_with_history_for_each_created_record_only(actor, personas):
+    from datetime import UTC, date, datetime
+
+    from claims.models import Claim, ClaimEvent
+    from etl.upsert import Companion
+    from tests.policies.factories import make_test_product, policy_in_state
+
+    policy = policy_in_state(
+        "in_force", holder=personas.alice, product=make_test_product(), effective_date=date(2025, 1, 1)
+    )
+    when = datetime(2025, 3, 1, 12, tzinfo=UTC)
+    base = {"policy_id": policy.pk, "claimant_id": personas.alice.pk, "incident_at": when, "reported_at": when}
+    base |= {"loss_type": "collision", "amount_claimed": Decimal("100.00"), "currency": "GBP"}
+    rows = [{**base, "number": f"CMP-{i}", "description": "tab\there \\N"} for i in range(3)]
+    event = Companion(model=ClaimEvent, link="claim_id", values={"kind": "imported", "actor_id": actor.pk})
+
+    first = upsert_rows(
+        Claim,
+        rows,
+        key=("number",),
+        actor=actor,
+        reason="first",
+        insert_only={"reported_by_id": actor.pk},
+        companion=event,
+    )
+    events = ClaimEvent.objects.filter(kind="imported").order_by("pk")
+    assert [e.claim_id for e in events] == sorted(first.pks.values())
+    assert {(e.actor_id, e.message, e.customer_visible) for e in events} == {(actor.pk, "", True)}  # defaults fill
+    assert ClaimEvent.history.filter(history_change_reason="first", history_type="+").count() == 3
+    assert Claim.objects.get(number="CMP-0").description == "tab\there \\N"
+
+    rows[0]["description"] = "changed"
+    again = upsert_rows(
+        Claim,
+        rows,
+        key=("number",),
+        actor=actor,
+        reason="again",
+        insert_only={"reported_by_id": actor.pk},
+        companion=event,
+    )
+    assert (again.created, again.updated, again.unchanged) == (0, 1, 2)
+    assert events.count() == 3  # an update adds no event
+    assert not ClaimEvent.history.filter(history_change_reason="again").exists()
+    with pytest.raises(ValueError, match="companion needs a key"):
+        upsert_rows(Claim, rows, key=None, actor=actor, reason="r", companion=event)
+
+
+def test_nulls_and_special_characters_survive_staging(actor):
+    rows = [
+        {"username": "tabby", "first_name": "a\tb", "last_name": "back\\slash", "email": ""},
+        {"username": "liney", "first_name": "line\nbreak\r", "last_name": r"\N", "email": "x@example.com"},
+    ]
+    upsert_rows(User, rows, key=("username",), actor=actor, reason="r", insert_only={"password": "!"})
+    tabby, liney = User.objects.get(username="tabby"), User.objects.get(username="liney")
+    assert (tabby.first_name, tabby.last_name, tabby.email) == ("a\tb", "back\\slash", "")
+    assert (liney.first_name, liney.last_name) == ("line\nbreak\r", r"\N")
+    again = upsert_rows(User, rows, key=("username",), actor=actor, reason="r", insert_only={"password": "!"})
+    assert again.unchanged == 2
