@@ -14,6 +14,11 @@ documents; about 35 minutes for a million claims, 3 for 100,000), then:
 Prints the figures; asserts none. Needs PostgreSQL on BENCH_DATABASE_SERVER; says so and stops otherwise.
 
     .venv/bin/python bench/fraud_bench.py [claims, default 1000000] [--claims N] [--samples 500] [--rescore 50000]
+    .venv/bin/python bench/fraud_bench.py --database insurance_bench_1m   # a book generated earlier: kept, reused
+
+With `--database NAME` the bench uses that existing database (migrated, a book already generated in it, e.g. by
+`generate_demo_data --claims 1000000`) instead of a scratch one, skips the generation and leaves the database in
+place (with the models and scores it wrote), so the figures can be taken again without waiting for a new book.
 """
 
 import argparse
@@ -36,6 +41,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--samples", type=int, default=500, help="claims scored one at a time (default %(default)s)")
     parser.add_argument("--rescore", type=int, default=50_000, help="claims rescored in batches (default %(default)s)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--database", help="an existing database holding a generated book: reused, not dropped")
     args = parser.parse_args(argv)
     claims = args.claims or args.size or 1_000_000
 
@@ -47,10 +53,12 @@ def main(argv: list[str]) -> int:
         print(f"fraud bench: skipped, no PostgreSQL at {SERVER} ({error})")
         return 0
     admin.autocommit = True
-    admin.cursor().execute(f"CREATE DATABASE {DATABASE}")
+    database = args.database or DATABASE
+    if not args.database:
+        admin.cursor().execute(f"CREATE DATABASE {DATABASE}")
     os.environ.update(
         {
-            "DATABASE_URL": f"{SERVER}/{DATABASE}",
+            "DATABASE_URL": f"{SERVER}/{database}",
             "DJANGO_SETTINGS_MODULE": "insurance.settings.local",
             "CELERY_BROKER_URL": "",  # tasks run eagerly, in process
             "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",  # decisions' emails: not on the console
@@ -60,12 +68,13 @@ def main(argv: list[str]) -> int:
     )
     sys.path.insert(0, str(ROOT))
     try:
-        return run(claims, samples=args.samples, rescore_count=args.rescore, seed=args.seed)
+        return run(claims, samples=args.samples, rescore_count=args.rescore, seed=args.seed, generate=not args.database)
     finally:
         from django.db import connections
 
         connections.close_all()
-        admin.cursor().execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        if not args.database:
+            admin.cursor().execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
 
 
 def percentiles(seconds: list[float]) -> str:
@@ -75,7 +84,7 @@ def percentiles(seconds: list[float]) -> str:
     return f"p50 {p50:.2f} ms, p95 {p95:.2f} ms, max {ordered[-1] * 1000:.2f} ms"
 
 
-def run(claims: int, *, samples: int, rescore_count: int, seed: int) -> int:
+def run(claims: int, *, samples: int, rescore_count: int, seed: int, generate: bool = True) -> int:
     import django
 
     django.setup()
@@ -96,16 +105,19 @@ def run(claims: int, *, samples: int, rescore_count: int, seed: int) -> int:
     rng = random.Random(seed)
     print(f"fraud bench: {claims:,} claims, PostgreSQL {connection.pg_version}")
 
-    started = time.perf_counter()
-    summary = generate_book(actor=actor, seed=seed, claims=claims, documents=0)
-    print(
-        f"  book generated in {time.perf_counter() - started:.0f} s: {summary.labelled:,} labelled claims, "
-        f"{summary.confirmed_fraud:,} confirmed fraud ({summary.fraud_rate:.1%})"
-    )
+    if generate:
+        started = time.perf_counter()
+        summary = generate_book(actor=actor, seed=seed, claims=claims, documents=0)
+        print(
+            f"  book generated in {time.perf_counter() - started:.0f} s: {summary.labelled:,} labelled claims, "
+            f"{summary.confirmed_fraud:,} confirmed fraud ({summary.fraud_rate:.1%})"
+        )
+    else:
+        print(f"  existing book: {Claim.objects.count():,} claims")
 
     labelled = training.labelled_claims().count()
     started = time.perf_counter()
-    result = training.train(actor=actor)
+    result = training.train(actor=actor, force=True)  # timed even when a model was trained on these labels
     trained = time.perf_counter() - started
     best = result.best
     print(f"  training on {labelled:,} labelled claims: {trained:.1f} s (target within 300 s on a million claims)")
