@@ -3,11 +3,11 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 
-from insurance.core.admin import AuditedModelAdmin, service_action
+from insurance.core.admin import AuditedModelAdmin, ReadOnlyModelAdmin, service_action
 from insurance.core.roles import Role
 
 from . import services
-from .models import AnalyticsToken
+from .models import AnalyticsToken, CustomerSegment, SegmentationRun
 
 
 class AnalyticsTokenIssueForm(forms.ModelForm):
@@ -79,3 +79,21 @@ class AnalyticsTokenAdmin(AuditedModelAdmin):
             "Copy it now: it is not shown again.",
             messages.WARNING,
         )
+
+
+@admin.register(SegmentationRun)
+class SegmentationRunAdmin(ReadOnlyModelAdmin):
+    """Runs are made by `manage.py segment_customers`; here they are read, with their segments and metrics."""
+
+    list_display = ("pk", "k", "k_requested", "seed", "customer_count", "silhouette", "run_by", "created_at")
+    list_filter = ("created_at",)
+
+
+@admin.register(CustomerSegment)
+class CustomerSegmentAdmin(ReadOnlyModelAdmin):
+    """Each customer's current segment; its history shows the segments of earlier runs."""
+
+    list_display = ("customer", "name", "run", "tenure_years", "premium", "products_held", "claim_frequency")
+    list_filter = ("name",)
+    list_select_related = ("customer", "run")
+    search_fields = ("customer__username", "name")

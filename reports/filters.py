@@ -6,6 +6,7 @@ from typing import ClassVar
 
 import django_filters
 
+from accounts.models import User
 from claims.choices import ClaimStatus, LossType
 from claims.models import Claim, Payment, ReserveChange
 from fraud.choices import RiskBand, ScoreMethod
@@ -160,3 +161,37 @@ class FraudScoreFactFilter(FactFilter):
     class Meta:
         model = FraudScore
         fields = ["risk_band", "method", "model_key"]
+
+
+class CustomerFactFilter(FactFilter):
+    """Customers by region, agent and segment, and by the products they hold (a bound policy of that product or
+    line, whatever its state now)."""
+
+    extra_filters = moment_range("created", "created_at", "Customers created")
+
+    updated_after = django_filters.IsoDateTimeFilter(
+        field_name="row_updated_at",
+        lookup_expr="gt",
+        help_text="Customers whose profile or segment changed after this instant (ISO-8601), for incremental refresh.",
+    )
+    region = django_filters.CharFilter(
+        field_name="customer_profile__region", help_text="The customer's region, exactly."
+    )
+    agent = django_filters.NumberFilter(
+        field_name="customer_profile__agent_id", help_text="The serving agent's id (the rows' `agent_id`)."
+    )
+    segment = django_filters.CharFilter(field_name="customer_segment__name", help_text="The segment's name, exactly.")
+    product = django_filters.CharFilter(method="filter_policies", help_text="Customers with a policy of this product.")
+    line_of_business = django_filters.ChoiceFilter(
+        choices=LineOfBusiness.choices, method="filter_policies", help_text="Customers with a policy in this line."
+    )
+
+    class Meta:
+        model = User
+        fields: ClassVar[list[str]] = []
+
+    def filter_policies(self, queryset, name, value):
+        """A subquery, not a join: a customer with two matching policies is still one row."""
+        path = {"product": "product__code", "line_of_business": "product__line_of_business"}[name]
+        holders = Policy.objects.filter(bound_at__isnull=False, **{path: value}).values("holder_id")
+        return queryset.filter(pk__in=holders)

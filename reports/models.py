@@ -1,4 +1,5 @@
-"""Expiring API tokens of BI service accounts (analytics readers), stored as hashes."""
+"""Expiring API tokens of BI service accounts (analytics readers), stored as hashes; customer segmentation runs and
+each customer's current segment."""
 
 from django.conf import settings
 from django.db import models
@@ -41,3 +42,63 @@ class AnalyticsToken(BaseModel):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class SegmentationRun(BaseModel):
+    """One run of customer segmentation (`manage.py segment_customers`): its parameters, how k was chosen, its
+    quality and the segments it found, and who ran it.
+
+    Runs are kept after a later run replaces the assignments, so a segment named in an old report can be traced back
+    to the centroids that named it.
+    """
+
+    run_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    seed = models.IntegerField(help_text="Random seed of the clustering: the same seed on the same book, the same run.")
+    k_requested = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The number of segments asked for; empty when chosen by silhouette."
+    )
+    k = models.PositiveSmallIntegerField(help_text="The number of segments found.")
+    feature_schema_version = models.PositiveSmallIntegerField(help_text="Version of the customer features clustered.")
+    customer_count = models.PositiveIntegerField(help_text="Customers segmented.")
+    silhouette = models.FloatField(null=True, blank=True, help_text="Silhouette of the chosen clustering (-1 to 1).")
+    metrics = models.JSONField(default=dict, blank=True, help_text="Silhouette of each k tried, inertia, timings.")
+    segments = models.JSONField(
+        default=list, blank=True, help_text="Each segment: label, name, size, mean features and centroid z-scores."
+    )
+
+    scope_owner_field = None  # underwriters, admins (book-wide staff)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Segmentation #{self.pk} (k={self.k}, {self.customer_count} customers)"
+
+
+class CustomerSegment(BaseModel):
+    """A customer's current segment (one row per customer, replaced by each run) and the features it was given on.
+
+    The features are book figures, not personal data: they travel in the analytics customers feed.
+    """
+
+    customer = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="customer_segment")
+    run = models.ForeignKey(SegmentationRun, on_delete=models.PROTECT, related_name="assignments")
+    label = models.PositiveSmallIntegerField(help_text="The segment's number in its run (0 is the largest).")
+    name = models.CharField(max_length=100, db_index=True, help_text="The segment's name, e.g. 'new low-premium'.")
+    tenure_years = models.FloatField(help_text="Years since the customer's first cover started.")
+    premium = models.DecimalField(
+        max_digits=14, decimal_places=2, help_text="Premium of the customer's policies in force."
+    )
+    products_held = models.PositiveSmallIntegerField(help_text="Distinct products in force.")
+    claim_frequency = models.FloatField(help_text="Claims per year of tenure (tenure counted as at least a year).")
+    claim_value = models.DecimalField(
+        max_digits=14, decimal_places=2, help_text="Average amount claimed per claim; 0 without claims."
+    )
+
+    scope_owner_field = "customer"
+
+    class Meta:
+        ordering = ["customer_id"]
+
+    def __str__(self) -> str:
+        return f"{self.customer} in {self.name!r}"

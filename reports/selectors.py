@@ -6,7 +6,9 @@ underwriters, admins and analytics readers the whole book. Customers get no anal
 """
 
 from django.db.models import QuerySet
+from django.db.models.functions import Coalesce, Greatest
 
+from accounts.models import User
 from claims.models import Claim, Payment, ReserveChange
 from claims.selectors import can_handle
 from fraud.models import FraudScore
@@ -28,8 +30,25 @@ def may_use_analytics(user) -> bool:
 
 def sees_handler_columns(user) -> bool:
     """Reserves, priority, fraud findings and investigations: claim handlers and analytics readers (who read the
-    reserve and fraud score feeds anyway), never agents, as in the claims API."""
-    return can_handle(user) or has_role(user, Role.ANALYTICS_READER)
+    reserve and fraud score feeds anyway), never agents, as in the claims API. System accounts (the commands that
+    export the book) see them too."""
+    return getattr(user, "is_system", False) or can_handle(user) or has_role(user, Role.ANALYTICS_READER)
+
+
+def customer_facts(*, user) -> QuerySet[User]:
+    """Customers the user may see, each with `row_updated_at`: the later of the customer's and the profile's change
+    and the segment's, so a new segmentation reaches an incremental refresh."""
+    return (
+        User.objects.restrict(user, "view")
+        .filter(customer_profile__isnull=False)
+        .annotate(
+            row_updated_at=Greatest(
+                "updated_at",
+                "customer_profile__updated_at",
+                Coalesce("customer_segment__updated_at", "updated_at"),
+            )
+        )
+    )
 
 
 def claim_facts(*, user) -> QuerySet[Claim]:

@@ -70,11 +70,15 @@ class RowFormat:
     converters: tuple[Callable[[Any], Any], ...]
 
     @classmethod
-    def build(cls, serializer_class: type[FeedSerializer], *, sees_handler_columns: bool) -> "RowFormat":
+    def build(
+        cls, serializer_class: type[FeedSerializer], *, sees_handler_columns: bool, typed: bool = False
+    ) -> "RowFormat":
+        """`typed` keeps the database's values (Decimal, datetime, date) for typed sinks such as a Tableau Hyper
+        extract, with the same columns and the same masking as the JSON and CSV rows."""
         fields = serializer_class().fields
         names, paths, converters = [], [], []
         for name, field in fields.items():
-            _, convert = field_type(field)
+            convert = _same if typed else field_type(field)[1]
             if not sees_handler_columns and name in serializer_class.handler_only:
                 convert = _null
             elif not sees_handler_columns and name in serializer_class.public_values:
@@ -96,6 +100,10 @@ class RowFormat:
 
 def _null(value: Any) -> None:
     return None
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _mapped(convert: Callable[[Any], Any], mapping: dict[str, str]) -> Callable[[Any], Any]:

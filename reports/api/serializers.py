@@ -235,3 +235,62 @@ class FraudScoreRowSerializer(FeedSerializer):
     risk_band = serializers.ChoiceField(choices=RiskBand.choices, help_text="low, medium or high.")
     created_at = timestamp("When the claim was scored.")
     updated_at = timestamp("When the row last changed (the `updated_after` filter reads it).")
+
+
+class CustomerRowSerializer(FeedSerializer):
+    """One row per customer, with the segment of the latest segmentation run (`manage.py segment_customers`) and the
+    figures it was given on. No name or contact detail: the customer is an id, the place a region."""
+
+    customer_id = serializers.IntegerField(
+        source="id", help_text="The customer (a user id, the other feeds' `holder_id`); the feed's key."
+    )
+    agent_id = serializers.IntegerField(
+        source="customer_profile__agent_id",
+        allow_null=True,
+        help_text="The agent who serves the customer (an agent profile id); null for direct customers.",
+    )
+    region = serializers.CharField(
+        source="customer_profile__region", help_text="State, province or county; empty when unknown."
+    )
+    country = serializers.CharField(source="customer_profile__country", help_text="ISO 3166-1 alpha-2 code.")
+    segment = serializers.CharField(
+        source="customer_segment__name",
+        allow_null=True,
+        help_text="The customer's segment, e.g. 'long-standing multi-product'; null until a segmentation ran.",
+    )
+    segment_label = serializers.IntegerField(
+        source="customer_segment__label",
+        allow_null=True,
+        help_text="The segment's number in its run (0 is the largest); null until a segmentation ran.",
+    )
+    segmentation_run_id = serializers.IntegerField(
+        source="customer_segment__run_id", allow_null=True, help_text="The segmentation run that assigned it."
+    )
+    tenure_years = serializers.FloatField(
+        source="customer_segment__tenure_years",
+        allow_null=True,
+        help_text="Years since the first cover started, when segmented.",
+    )
+    premium_in_force = money(
+        "Premium of the policies in force, when segmented.", source="customer_segment__premium", allow_null=True
+    )
+    products_held = serializers.IntegerField(
+        source="customer_segment__products_held",
+        allow_null=True,
+        help_text="Distinct products in force, when segmented.",
+    )
+    claim_frequency = serializers.FloatField(
+        source="customer_segment__claim_frequency",
+        allow_null=True,
+        help_text="Claims per year of tenure (at least a year), when segmented.",
+    )
+    average_claim = money(
+        "Average amount claimed per claim (0 without claims), when segmented.",
+        source="customer_segment__claim_value",
+        allow_null=True,
+    )
+    created_at = timestamp("When the customer was created.")
+    updated_at = timestamp(
+        "When the customer's profile or segment last changed (the `updated_after` filter reads it).",
+        source="row_updated_at",
+    )

@@ -26,7 +26,7 @@ from insurance.core.roles import Role, has_role
 from .. import selectors
 from ..models import AnalyticsToken
 from . import dictionary
-from .feeds import CLAIMS, FRAUD_SCORES, INSTALMENTS, PAYMENTS, POLICIES, RESERVES, Feed, readable_feeds
+from .feeds import CLAIMS, CUSTOMERS, FRAUD_SCORES, INSTALMENTS, PAYMENTS, POLICIES, RESERVES, Feed, readable_feeds
 from .pagination import CONTROL_PARAMS, STREAM_CHUNK_SIZE, KeysetPagination, keyset_chunks, start_position
 from .renderers import CSVRenderer
 from .rows import RowFormat
@@ -39,7 +39,8 @@ PAGING = (
 
 
 class AnalyticsPermission(BasePermission):
-    """Analytics roles only, with the view permission of the feed's model (a view without a model needs none)."""
+    """Analytics roles only, with the feed's view permission (its model's, unless the feed names another; a view
+    without a model needs none)."""
 
     message = "Analytics are for agents, underwriters, admins and analytics readers."
 
@@ -54,6 +55,9 @@ class AnalyticsPermission(BasePermission):
             raise exceptions.AuthenticationFailed("Analytics readers authenticate with an expiring analytics token.")
         if not selectors.may_use_analytics(user):
             return False
+        feed = getattr(view, "feed", None)
+        if feed is not None:
+            return user.has_perm(feed.view_permission)
         model = view_model(view)
         return model is None or user.has_perm(model_permission(model, "view"))
 
@@ -198,6 +202,14 @@ class FraudScoreFeedView(FeedView):
     feed = FRAUD_SCORES
 
 
+@extend_schema(tags=["analytics"], parameters=[FORMAT_PARAMETER], responses=_feed_responses(CUSTOMERS))
+class CustomerFeedView(FeedView):
+    """Customers, one row each, with their current segment. Agents see their own customers: this is where an agent
+    reads a customer's segment (the accounts API cannot show it: accounts sits below reports)."""
+
+    feed = CUSTOMERS
+
+
 FEED_VIEWS: tuple[type[FeedView], ...] = (
     ClaimFeedView,
     PolicyFeedView,
@@ -205,6 +217,7 @@ FEED_VIEWS: tuple[type[FeedView], ...] = (
     PaymentFeedView,
     ReserveFeedView,
     FraudScoreFeedView,
+    CustomerFeedView,
 )
 
 

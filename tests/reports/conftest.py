@@ -19,7 +19,7 @@ from reports.services import analytics_token_issue
 from tests.claims.conftest import submit
 from tests.policies.factories import make_test_product, quote, set_holder
 
-FEEDS = ("claims", "policies", "instalments", "payments", "reserves", "fraud-scores")
+FEEDS = ("claims", "policies", "instalments", "payments", "reserves", "fraud-scores", "customers")
 
 
 def in_force(holder, product, *, region: str, born: date, **kwargs):

@@ -122,6 +122,22 @@ SCHEMAS: dict[str, dict] = {
         "created_at": "time",
         "updated_at": "time",
     },
+    "customers": {
+        "customer_id": int,
+        "agent_id": "?int",
+        "region": str,
+        "country": str,
+        "segment": "?str",
+        "segment_label": "?int",
+        "segmentation_run_id": "?int",
+        "tenure_years": "?number",
+        "premium_in_force": "?number",
+        "products_held": "?int",
+        "claim_frequency": "?number",
+        "average_claim": "?number",
+        "created_at": "time",
+        "updated_at": "time",
+    },
 }
 UTC_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
@@ -231,7 +247,7 @@ def typed(text: str, kind):
     return text
 
 
-AGENT_FEEDS = ("claims", "policies", "instalments", "payments")
+AGENT_FEEDS = ("claims", "policies", "instalments", "payments", "customers")
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,639 @@
+"""The KPIs that run an insurance book, computed in the database over the caller's scope.
+
+Every function takes the user and a `KpiQuery` (months and an optional product) and starts from the scoped
+selectors (`claim_facts`, `policy_facts`), so an agent's figures cover their book and nothing else. The database
+does the counting and summing (conditional aggregates, one column per month where a row spans months, and window
+functions for the timeline); Python only pivots the few aggregated rows into months and divides sums into ratios.
+
+Months are UTC calendar months. Money is summed per currency, never across currencies: each row names its product
+and currency, and the totals rows (product null) are per currency. Ratios are null where their denominator is 0.
+
+Agents see what the claims API shows them: no reserves and no fraud findings. Their loss ratios are on paid
+losses only (the incurred figures are null), their cycle times show an investigation as a review, and the
+straight-through and fraud KPIs need a claim handler (`straight_through_by_month` and `fraud_by_month` are for
+`sees_handler_columns` users; the API answers agents 403).
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    TextField,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Coalesce, Greatest, Lead, Least
+
+from claims.choices import ClaimStatus, DecisionOutcome, InvestigationOutcome
+from claims.models import Claim, ClaimEvent
+from policies.choices import PolicyStatus
+from policies.models import Policy, Product
+
+from .selectors import claim_facts, policy_facts, sees_handler_columns
+
+# A policy that was issued (bound), whatever became of it since.
+ISSUED = (
+    PolicyStatus.IN_FORCE,
+    PolicyStatus.CANCELLED,
+    PolicyStatus.LAPSED,
+    PolicyStatus.EXPIRED,
+    PolicyStatus.RENEWED,
+)
+# Issued and not ended early: such a policy reaches its expiry date and is due for renewal there.
+RAN_TO_EXPIRY = (PolicyStatus.IN_FORCE, PolicyStatus.EXPIRED, PolicyStatus.RENEWED)
+FINAL_DECISIONS = (DecisionOutcome.APPROVE, DecisionOutcome.DENY)
+CONCLUDED = (InvestigationOutcome.CONFIRMED_FRAUD, InvestigationOutcome.LEGITIMATE)
+DAYS_PER_YEAR = 365
+MAX_MONTHS = 60
+CENT = Decimal("0.01")
+ZERO = Decimal("0")
+
+
+# --- SQL that PostgreSQL and SQLite agree on ------------------------------------------------------------------
+
+
+class EpochDay(Func):
+    """Whole days since 1970-01-01 of a date, so date spans are integer arithmetic on both databases."""
+
+    output_field = IntegerField()
+    template = "(%(expressions)s - DATE '1970-01-01')"
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="CAST(julianday(%(expressions)s) - 2440587.5 AS INTEGER)")
+
+
+class EpochSeconds(Func):
+    """Seconds since 1970-01-01 UTC of a timestamp."""
+
+    output_field = FloatField()
+    template = "CAST(EXTRACT(EPOCH FROM %(expressions)s) AS DOUBLE PRECISION)"
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)")
+
+
+class MonthKey(Func):
+    """'YYYY-MM' of a date or a UTC timestamp: a text key that groups and compares the same on both databases."""
+
+    output_field = TextField()
+    template = "to_char(%(expressions)s, 'YYYY-MM')"
+
+    def as_postgresql(self, compiler, connection, **extra):
+        source = self.source_expressions[0]
+        if source.output_field.get_internal_type() == "DateTimeField":
+            return self.as_sql(compiler, connection, template="to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM')")
+        return self.as_sql(compiler, connection)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # SQLite keeps dates and UTC timestamps as ISO text: the month is the first seven characters.
+        return self.as_sql(compiler, connection, template="substr(%(expressions)s, 1, 7)")
+
+
+class Ratio(Func):
+    """numerator / denominator as a decimal, null for 0. SQLite divides two integers as integers: it divides reals."""
+
+    arity = 2
+    output_field = DecimalField()
+    arg_joiner = " / NULLIF("
+    template = "(%(expressions)s, 0))"
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler, connection, template="(CAST(%(expressions)s, 0))", arg_joiner=" AS REAL) / NULLIF("
+        )
+
+
+# --- the query ------------------------------------------------------------------------------------------------
+
+
+def month_key(month: date) -> str:
+    return f"{month:%Y-%m}"
+
+
+@dataclass(frozen=True)
+class KpiQuery:
+    """Whole UTC months from `first_month` to `last_month` (both the 1st of their month, inclusive), and optionally
+    one product (its code)."""
+
+    first_month: date
+    last_month: date
+    product: str | None = None
+
+    @property
+    def months(self) -> list[date]:
+        count = (self.last_month.year - self.first_month.year) * 12 + self.last_month.month - self.first_month.month
+        return [self.first_month + relativedelta(months=index) for index in range(count + 1)]
+
+    @property
+    def start(self) -> date:
+        return self.first_month
+
+    @property
+    def end(self) -> date:
+        """The day after the period (exclusive)."""
+        return self.last_month + relativedelta(months=1)
+
+    @property
+    def start_at(self) -> datetime:
+        return datetime(self.start.year, self.start.month, 1, tzinfo=UTC)
+
+    @property
+    def end_at(self) -> datetime:
+        return datetime(self.end.year, self.end.month, 1, tzinfo=UTC)
+
+
+def default_query(today: date, *, product: str | None = None) -> KpiQuery:
+    """The twelve months up to and including the current one."""
+    last = today.replace(day=1)
+    return KpiQuery(first_month=last - relativedelta(months=11), last_month=last, product=product)
+
+
+def _policies(user, query: KpiQuery) -> QuerySet[Policy]:
+    policies = policy_facts(user=user).filter(status__in=ISSUED)
+    return policies.filter(product__code=query.product) if query.product else policies
+
+
+def _claims(user, query: KpiQuery) -> QuerySet[Claim]:
+    claims = claim_facts(user=user)
+    return claims.filter(policy__product__code=query.product) if query.product else claims
+
+
+# --- arithmetic on aggregated rows ----------------------------------------------------------------------------
+
+
+def money(value) -> Decimal:
+    return Decimal(str(value or 0)).quantize(CENT)
+
+
+def ratio(numerator, denominator, places: int = 4) -> float | None:
+    if numerator is None or not denominator:
+        return None
+    return round(float(numerator) / float(denominator), places)
+
+
+def years(days) -> float:
+    return round(float(days or 0) / DAYS_PER_YEAR, 4)
+
+
+Cells = dict[tuple[str, str, str], dict[str, Decimal | int]]  # (product, currency, month) -> sums
+
+
+def _add(cells: Cells, key: tuple[str, str, str], values: dict) -> None:
+    cell = cells.setdefault(key, {})
+    for name, value in values.items():
+        cell[name] = cell.get(name, 0) + (value or 0)
+
+
+def _rows(query: KpiQuery, cells: Cells, finish, *, by_currency: bool = True) -> dict[str, list[dict]]:
+    """Dense rows, one per product (and currency) per month of the period, and per-currency totals per month; each
+    row's figures derived from its sums by `finish`."""
+    groups = sorted({(product, currency) for product, currency, _ in cells})
+    totals: Cells = {}
+    for (_product, currency, month), sums in cells.items():
+        _add(totals, ("", currency, month), sums)
+    results, total_rows = [], []
+    for product, currency in groups:
+        for month in map(month_key, query.months):
+            row = {"month": month, "product_code": product, **finish(cells.get((product, currency, month), {}))}
+            results.append({**row, "currency": currency} if by_currency else row)
+    for currency in sorted({currency for _, currency in groups}):
+        for month in map(month_key, query.months):
+            row = {"month": month, "product_code": None, **finish(totals.get(("", currency, month), {}))}
+            total_rows.append({**row, "currency": currency} if by_currency else row)
+    return {"results": results, "totals": total_rows}
+
+
+# --- premium and exposure -------------------------------------------------------------------------------------
+
+
+def _cover_end():
+    """The day cover stopped: expiry, or cancellation or lapse when earlier."""
+    expiry = EpochDay("expiry_date")
+    return Least(
+        expiry,
+        EpochDay(Coalesce("cancelled_on", "expiry_date")),
+        EpochDay(Coalesce("lapsed_on", "expiry_date")),
+    )
+
+
+def _covered_days(start: date, end: date):
+    """Days of cover a policy gave within [start, end)."""
+    first, after = (start - date(1970, 1, 1)).days, (end - date(1970, 1, 1)).days
+    return Greatest(
+        Value(0),
+        Least(_cover_end(), Value(after)) - Greatest(EpochDay("effective_date"), Value(first)),
+        output_field=IntegerField(),
+    )
+
+
+def _earned(covered):
+    """Premium pro rata for the days covered, over the whole term (as a cancellation earns it)."""
+    term = EpochDay("expiry_date") - EpochDay("effective_date")
+    return Ratio(ExpressionWrapper(F("premium") * covered, output_field=DecimalField()), term)
+
+
+def _policy_cells(user, query: KpiQuery) -> Cells:
+    """Written premium, earned premium and exposure days per product, currency and month: one query with a column
+    per month, because one policy earns over many months."""
+    months = query.months
+    aggregates = {}
+    for index, month in enumerate(months):
+        after = month + relativedelta(months=1)
+        written = Q(effective_date__gte=month, effective_date__lt=after)
+        covered = _covered_days(month, after)
+        aggregates[f"written_{index}"] = Count("pk", filter=written)
+        aggregates[f"written_premium_{index}"] = Sum("premium", filter=written)
+        aggregates[f"earned_{index}"] = Sum(_earned(covered))
+        aggregates[f"exposure_{index}"] = Sum(covered)
+    rows = (
+        _policies(user, query)
+        .filter(effective_date__lt=query.end, expiry_date__gt=query.start)
+        .order_by()
+        .values("product__code", "currency")
+        .annotate(**aggregates)
+    )
+    cells: Cells = {}
+    for row in rows:
+        for index, month in enumerate(months):
+            cells[(row["product__code"], row["currency"], month_key(month))] = {
+                "policies_written": row[f"written_{index}"],
+                "written_premium": row[f"written_premium_{index}"] or ZERO,
+                "earned_premium": row[f"earned_{index}"] or ZERO,
+                "exposure_days": row[f"exposure_{index}"] or 0,
+            }
+    return cells
+
+
+def premium_by_month(*, user, query: KpiQuery) -> dict[str, list[dict]]:
+    """Premium written (policies whose cover starts in the month) and earned (pro rata for the days covered in the
+    month), per product and month."""
+
+    def finish(sums: dict) -> dict:
+        return {
+            "policies_written": sums.get("policies_written", 0),
+            "written_premium": money(sums.get("written_premium")),
+            "earned_premium": money(sums.get("earned_premium")),
+            "exposure_policy_years": years(sums.get("exposure_days")),
+        }
+
+    return _rows(query, _policy_cells(user, query), finish)
+
+
+# --- losses ---------------------------------------------------------------------------------------------------
+
+
+def _loss_cells(user, query: KpiQuery) -> Cells:
+    """Claims by accident month (the month of the incident): count, paid to date and outstanding reserve now."""
+    incurred = F("paid_amount") + F("reserve_amount")
+    rows = (
+        _claims(user, query)
+        .filter(incident_at__gte=query.start_at, incident_at__lt=query.end_at)
+        .annotate(month=MonthKey("incident_at"))
+        .order_by()
+        .values("policy__product__code", "currency", "month")
+        .annotate(
+            claims=Count("pk"),
+            paid=Sum("paid_amount"),
+            reserves=Sum("reserve_amount"),
+            claims_with_payment=Count("pk", filter=Q(paid_amount__gt=0)),
+            claims_with_loss=Count("pk", filter=Q(paid_amount__gt=0) | Q(reserve_amount__gt=0)),
+            incurred=Sum(incurred),
+        )
+    )
+    cells: Cells = {}
+    for row in rows:
+        key = (row.pop("policy__product__code"), row.pop("currency"), row.pop("month"))
+        _add(cells, key, row)
+    return cells
+
+
+def _merge(*sources: Cells) -> Cells:
+    merged: Cells = {}
+    for cells in sources:
+        for key, sums in cells.items():
+            _add(merged, key, sums)
+    return merged
+
+
+def loss_ratio_by_month(*, user, query: KpiQuery) -> dict[str, list[dict]]:
+    """Incurred losses (paid plus outstanding reserves) of the claims that happened in the month over the premium
+    earned in the month; agents get the paid loss ratio only."""
+    full = sees_handler_columns(user)
+
+    def finish(sums: dict) -> dict:
+        earned = money(sums.get("earned_premium"))
+        paid = money(sums.get("paid"))
+        incurred = money(sums.get("incurred"))
+        return {
+            "earned_premium": earned,
+            "claims": sums.get("claims", 0),
+            "paid": paid,
+            "outstanding_reserves": money(sums.get("reserves")) if full else None,
+            "incurred": incurred if full else None,
+            "loss_ratio": ratio(incurred, earned) if full else None,
+            "paid_loss_ratio": ratio(paid, earned),
+        }
+
+    return _rows(query, _merge(_policy_cells(user, query), _loss_cells(user, query)), finish)
+
+
+def frequency_severity_by_month(*, user, query: KpiQuery) -> dict[str, list[dict]]:
+    """Claim frequency (claims that happened in the month per policy-year of cover given in the month) and severity
+    (paid per claim with a payment; incurred per claim with a loss), per product and month."""
+    full = sees_handler_columns(user)
+
+    def finish(sums: dict) -> dict:
+        claims, exposure_days = sums.get("claims", 0), sums.get("exposure_days", 0)
+        return {
+            "claims": claims,
+            "exposure_policy_years": years(exposure_days),
+            "frequency": ratio(claims * DAYS_PER_YEAR, exposure_days),
+            "claims_with_payment": sums.get("claims_with_payment", 0),
+            "paid": money(sums.get("paid")),
+            "paid_severity": ratio(sums.get("paid"), sums.get("claims_with_payment"), 2),
+            "claims_with_loss": sums.get("claims_with_loss", 0) if full else None,
+            "incurred": money(sums.get("incurred")) if full else None,
+            "incurred_severity": ratio(sums.get("incurred"), sums.get("claims_with_loss"), 2) if full else None,
+        }
+
+    return _rows(query, _merge(_policy_cells(user, query), _loss_cells(user, query)), finish)
+
+
+# --- handling: straight-through and fraud ---------------------------------------------------------------------
+
+
+def _sent_to_investigation() -> Exists:
+    return Exists(ClaimEvent.objects.filter(claim=OuterRef("pk"), to_status=ClaimStatus.INVESTIGATION))
+
+
+# Referred to investigation: the timeline shows it was sent there (annotate `sent_to_investigation` first), or it
+# carries an investigation's outcome (imported claims have the outcome without the timeline).
+REFERRED = Q(sent_to_investigation=True) | Q(investigation_outcome__in=CONCLUDED)
+
+
+def _handling_cells(user, query: KpiQuery) -> Cells:
+    """Claims by report month: decisions, straight-through decisions, referrals and investigation outcomes."""
+    referred = REFERRED
+    decided = Q(decision_outcome__in=FINAL_DECISIONS)
+    straight = decided & Q(decided_by_person=False)
+    fraud = Q(investigation_outcome=InvestigationOutcome.CONFIRMED_FRAUD)
+    rows = (
+        _claims(user, query)
+        .filter(reported_at__gte=query.start_at, reported_at__lt=query.end_at)
+        .annotate(month=MonthKey("reported_at"), sent_to_investigation=_sent_to_investigation())
+        .order_by()
+        .values("policy__product__code", "month")
+        .annotate(
+            claims_reported=Count("pk"),
+            claims_decided=Count("pk", filter=decided),
+            straight_through=Count("pk", filter=straight),
+            straight_through_confirmed_fraud=Count("pk", filter=straight & fraud),
+            referred=Count("pk", filter=referred),
+            concluded=Count("pk", filter=referred & Q(investigation_outcome__in=CONCLUDED)),
+            confirmed_fraud=Count("pk", filter=referred & fraud),
+        )
+    )
+    cells: Cells = {}
+    for row in rows:
+        _add(cells, (row.pop("policy__product__code"), "", row.pop("month")), row)
+    return cells
+
+
+def straight_through_by_month(*, user, query: KpiQuery) -> dict[str, list[dict]]:
+    """Of the claims reported in the month that have a final decision (approved or denied), the share the decision
+    engine decided without a person, and how many of those an investigation later found fraudulent."""
+
+    def finish(sums: dict) -> dict:
+        return {
+            "claims_decided": sums.get("claims_decided", 0),
+            "straight_through": sums.get("straight_through", 0),
+            "straight_through_rate": ratio(sums.get("straight_through"), sums.get("claims_decided")),
+            "straight_through_confirmed_fraud": sums.get("straight_through_confirmed_fraud", 0),
+        }
+
+    return _rows(query, _handling_cells(user, query), finish, by_currency=False)
+
+
+def fraud_by_month(*, user, query: KpiQuery) -> dict[str, list[dict]]:
+    """Referral rate (claims reported in the month that were sent to investigation) and hit rate (confirmed fraud
+    among the referred claims whose investigation concluded)."""
+
+    def finish(sums: dict) -> dict:
+        return {
+            "claims_reported": sums.get("claims_reported", 0),
+            "referred": sums.get("referred", 0),
+            "referral_rate": ratio(sums.get("referred"), sums.get("claims_reported")),
+            "concluded": sums.get("concluded", 0),
+            "confirmed_fraud": sums.get("confirmed_fraud", 0),
+            "hit_rate": ratio(sums.get("confirmed_fraud"), sums.get("concluded")),
+        }
+
+    return _rows(query, _handling_cells(user, query), finish, by_currency=False)
+
+
+# --- renewals -------------------------------------------------------------------------------------------------
+
+
+def renewal_retention_by_month(*, user, query: KpiQuery) -> dict[str, list[dict]]:
+    """Of the policies that reached their expiry date in the month (issued, not cancelled or lapsed), the share whose
+    renewal was bound."""
+    renewals = policy_facts(user=user).filter(renewal_of=OuterRef("pk"), status__in=ISSUED)
+    rows = (
+        _policies(user, query)
+        .filter(status__in=RAN_TO_EXPIRY, expiry_date__gte=query.start, expiry_date__lt=query.end)
+        .annotate(month=MonthKey("expiry_date"), was_renewed=Exists(renewals))
+        .order_by()
+        .values("product__code", "month")
+        .annotate(due=Count("pk"), renewed=Count("pk", filter=Q(was_renewed=True)))
+    )
+    cells: Cells = {}
+    for row in rows:
+        _add(cells, (row.pop("product__code"), "", row.pop("month")), row)
+
+    def finish(sums: dict) -> dict:
+        return {
+            "due_for_renewal": sums.get("due", 0),
+            "renewed": sums.get("renewed", 0),
+            "retention_rate": ratio(sums.get("renewed"), sums.get("due")),
+        }
+
+    return _rows(query, cells, finish, by_currency=False)
+
+
+# --- cycle time -----------------------------------------------------------------------------------------------
+
+
+def _stays_sql(user, query: KpiQuery) -> tuple[str, list]:
+    """Each stay in a status from the timeline: the status, when it was entered and left (epoch seconds), and the
+    month it was left. A stay lasts from the event that entered the status to the next status change of the claim
+    (LEAD over the claim's events); the current stay of a claim has no end yet. Agents see an investigation as a
+    review, as the claims API shows it to them."""
+    state = F("to_status")
+    if not sees_handler_columns(user):
+        state = Case(
+            When(to_status=ClaimStatus.INVESTIGATION, then=Value(ClaimStatus.UNDER_REVIEW.value)),
+            default=F("to_status"),
+            output_field=TextField(),
+        )
+    timeline = Window(Lead("created_at"), partition_by=[F("claim_id")], order_by=[F("created_at").asc(), F("pk").asc()])
+    events = (
+        ClaimEvent.objects.filter(claim__in=_claims(user, query).values("pk"), created_at__lt=query.end_at)
+        .exclude(to_status="")
+        .annotate(
+            state=state,
+            entered_s=EpochSeconds("created_at"),
+            left_s=EpochSeconds(timeline),
+            left_month=MonthKey(timeline),
+        )
+        .order_by()
+        .values("state", "entered_s", "left_s", "left_month")
+    )
+    sql, params = events.query.sql_with_params()
+    return sql, list(params)
+
+
+def _cycle_rows(stays_sql: str, params: list, query: KpiQuery, *, by_month: bool) -> list[dict]:
+    """Count, mean and median hours per status (and month left). The median is the middle stay (the mean of the two
+    middle ones for an even count) by ROW_NUMBER, which both databases have (SQLite has no percentile_cont)."""
+    keys = "state, left_month" if by_month else "state"
+    sql = f"""
+        SELECT {keys}, COUNT(*), AVG(seconds),
+               AVG(CASE WHEN position IN ((stays + 1) / 2, (stays + 2) / 2) THEN seconds END)
+        FROM (
+            SELECT state, left_month, seconds,
+                   ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY seconds) AS position,
+                   COUNT(*) OVER (PARTITION BY {keys}) AS stays
+            FROM (
+                SELECT state, left_month, left_s - entered_s AS seconds
+                FROM ({stays_sql}) timeline
+                WHERE left_s IS NOT NULL AND left_month >= %s AND left_month <= %s
+            ) completed
+        ) ranked
+        GROUP BY {keys}
+        ORDER BY {keys}
+    """  # noqa: S608 (the only interpolated text is our own SQL; values are parameters)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, month_key(query.first_month), month_key(query.last_month)])
+        fetched = cursor.fetchall()
+    rows = []
+    for row in fetched:
+        state, rest = row[0], row[1:]
+        month = None
+        if by_month:
+            month, rest = rest[0], rest[1:]
+        count, mean, median = rest
+        rows.append(
+            {
+                **({"month": month} if by_month else {}),
+                "state": state,
+                "stays": count,
+                "mean_hours": round(float(mean) / 3600, 2),
+                "median_hours": round(float(median) / 3600, 2),
+            }
+        )
+    return rows
+
+
+def cycle_times(*, user, query: KpiQuery) -> dict[str, list[dict]]:
+    """Time spent in each claim status, from the timeline: stays that ended (the claim moved on) in the period,
+    over the whole period (`states`) and per month they ended (`by_month`)."""
+    sql, params = _stays_sql(user, query)
+    return {
+        "states": _cycle_rows(sql, params, query, by_month=False),
+        "by_month": _cycle_rows(sql, params, query, by_month=True),
+    }
+
+
+# --- agents ---------------------------------------------------------------------------------------------------
+
+
+def agent_performance(*, user, query: KpiQuery) -> list[dict]:
+    """Per selling agent over the period: policies written and their premium, premium earned, the claims that
+    happened (count, paid, incurred, loss ratio) and the fraud hit rate of those referred. Direct business (no
+    agent) is one row with a null agent."""
+    full = sees_handler_columns(user)
+    covered = _covered_days(query.start, query.end)
+    written = Q(effective_date__gte=query.start, effective_date__lt=query.end)
+    policies = (
+        _policies(user, query)
+        .filter(effective_date__lt=query.end, expiry_date__gt=query.start)
+        .order_by()
+        .values("agent_id", "agent__agency", "currency")
+        .annotate(
+            policies_written=Count("pk", filter=written),
+            written_premium=Sum("premium", filter=written),
+            earned_premium=Sum(_earned(covered)),
+        )
+    )
+    referred = REFERRED
+    claims = (
+        _claims(user, query)
+        .filter(incident_at__gte=query.start_at, incident_at__lt=query.end_at)
+        .annotate(sent_to_investigation=_sent_to_investigation())
+        .order_by()
+        .values("policy__agent_id", "policy__agent__agency", "currency")
+        .annotate(
+            claims=Count("pk"),
+            paid=Sum("paid_amount"),
+            incurred=Sum(F("paid_amount") + F("reserve_amount")),
+            concluded=Count("pk", filter=referred & Q(investigation_outcome__in=CONCLUDED)),
+            confirmed_fraud=Count(
+                "pk", filter=referred & Q(investigation_outcome=InvestigationOutcome.CONFIRMED_FRAUD)
+            ),
+        )
+    )
+    sums: dict[tuple, dict] = defaultdict(dict)
+    agencies: dict = {}
+    for row in policies:
+        key = (row.pop("agent_id"), row.pop("currency"))
+        agencies[key[0]] = row.pop("agent__agency")
+        _add(sums, key, row)
+    for row in claims:
+        key = (row.pop("policy__agent_id"), row.pop("currency"))
+        agencies[key[0]] = row.pop("policy__agent__agency")
+        _add(sums, key, row)
+    rows = []
+    for (agent_id, currency), figures in sorted(sums.items(), key=lambda item: (item[0][0] is None, item[0])):
+        earned, paid, incurred = (money(figures.get(name)) for name in ("earned_premium", "paid", "incurred"))
+        rows.append(
+            {
+                "agent_id": agent_id,
+                "agency": agencies.get(agent_id),
+                "currency": currency,
+                "policies_written": figures.get("policies_written", 0),
+                "written_premium": money(figures.get("written_premium")),
+                "earned_premium": earned,
+                "claims": figures.get("claims", 0),
+                "paid": paid,
+                "incurred": incurred if full else None,
+                "loss_ratio": ratio(incurred, earned) if full else None,
+                "paid_loss_ratio": ratio(paid, earned),
+                "investigations_concluded": figures.get("concluded", 0) if full else None,
+                "confirmed_fraud": figures.get("confirmed_fraud", 0) if full else None,
+                "fraud_hit_rate": ratio(figures.get("confirmed_fraud"), figures.get("concluded")) if full else None,
+            }
+        )
+    return rows
+
+
+def kpi_products(*, user) -> QuerySet[Product]:
+    """The products a user may filter KPIs on (the catalogue is readable by every role that reads KPIs)."""
+    return Product.objects.restrict(user, "view").order_by("name")

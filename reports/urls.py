@@ -1,0 +1,10 @@
+"""Portal pages of reports, under /reports/."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "reports"
+urlpatterns = [
+    path("dashboard/", views.KpiDashboardView.as_view(), name="dashboard"),
+]
