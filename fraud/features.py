@@ -48,6 +48,7 @@ from django.db.models import F, Q, QuerySet
 from accounts.models import CustomerProfile, User
 from claims.choices import COSTED_DOCUMENT_TYPES, ClaimStatus, DocumentStatus, InvestigationOutcome, LossType
 from claims.models import Claim, ClaimDocument, ClaimEvent, ExtractedField
+from insurance.core import lookups  # noqa: F401  (registers `__any_of`: long id and text lists as one array)
 from policies.models import CoverageLine
 
 SCHEMA_VERSION: str = "1"
@@ -493,7 +494,7 @@ def _known_times(rows: list[dict], *, events_of: set[int]) -> None:
     ids = sorted(events_of)
     for start in range(0, len(ids), _IN_LIST):  # one query, unless a first chunk reads many agents' records
         events = ClaimEvent.objects.filter(
-            claim_id__in=ids[start : start + _IN_LIST], kind__in=("denied", "investigation_outcome")
+            claim_id__any_of=ids[start : start + _IN_LIST], kind__in=("denied", "investigation_outcome")
         ).order_by()
         for claim, kind, created in events.values_list("claim_id", "kind", "created_at"):
             if kind == "denied":
@@ -567,7 +568,7 @@ class _Loader:
         self._agents: dict[int, _AgentRecord] = {}
 
     def load(self, ids: list[int]) -> list[FeatureInputs]:
-        rows = list(Claim.objects.filter(pk__in=ids).order_by("pk").values(*_CLAIM_COLUMNS, **_RELATED_COLUMNS))
+        rows = list(Claim.objects.filter(pk__any_of=ids).order_by("pk").values(*_CLAIM_COLUMNS, **_RELATED_COLUMNS))
         if not rows:
             return []
         lines = self._lines({row["policy_id"] for row in rows})
@@ -626,7 +627,7 @@ class _Loader:
     @staticmethod
     def _lines(policies: set[int]) -> dict[int, list[tuple[Decimal, list]]]:
         lines = defaultdict(list)
-        rows = CoverageLine.objects.filter(policy_id__in=policies).order_by("policy_id", "pk")
+        rows = CoverageLine.objects.filter(policy_id__any_of=policies).order_by("policy_id", "pk")
         for policy, limit, covers in rows.values_list("policy_id", "limit", "coverage__covered_loss_types"):
             lines[policy].append((limit, covers or []))
         return lines
@@ -634,8 +635,8 @@ class _Loader:
     @staticmethod
     def _history_rows(claims: list[dict]) -> list[dict]:
         """Every claim of the claimants and of the policies of `claims` (the claim itself and later ones included)."""
-        condition = Q(claimant_id__in={row["claimant_id"] for row in claims}) | Q(
-            policy_id__in={row["policy_id"] for row in claims}
+        condition = Q(claimant_id__any_of={row["claimant_id"] for row in claims}) | Q(
+            policy_id__any_of={row["policy_id"] for row in claims}
         )
         return list(
             Claim.objects.filter(condition)
@@ -682,11 +683,13 @@ class _Loader:
         emails = {row["email"] for row in customers if row["email"]}
         condition = Q()
         if phones:
-            condition |= Q(phone__in=phones)
+            condition |= Q(phone__any_of=phones)
         if banks:
-            condition |= Q(bank_account__in=banks)
+            condition |= Q(bank_account__any_of=banks)
         if addresses:
-            condition |= Q(address_line1__in={a for a, _ in addresses}, postal_code__in={z for _, z in addresses})
+            condition |= Q(
+                address_line1__any_of={a for a, _ in addresses}, postal_code__any_of={z for _, z in addresses}
+            )
         by_phone, by_bank, by_address, by_email = (defaultdict(set) for _ in range(4))
         if condition:
             rows = CustomerProfile.objects.filter(condition).order_by()
@@ -700,7 +703,7 @@ class _Loader:
                 if (line1, postal) in addresses:
                     by_address[line1, postal].add(user)
         if emails:
-            rows = User.objects.filter(email__in=emails, customer_profile__isnull=False).order_by()
+            rows = User.objects.filter(email__any_of=emails, customer_profile__isnull=False).order_by()
             for user, email in rows.values_list("pk", "email"):
                 by_email[email].add(user)
 
@@ -723,7 +726,7 @@ class _Loader:
         vins = {row["vin"] for row in claims if row["vin"]}
         by_vin = defaultdict(list)
         if vins:
-            rows = Claim.objects.filter(policy__vehicle__vin__in=vins).order_by()
+            rows = Claim.objects.filter(policy__vehicle__vin__any_of=vins).order_by()
             for row in rows.values_list("pk", "claimant_id", "reported_at", "policy__vehicle__vin"):
                 by_vin[row[3]].append(row)
 
@@ -742,13 +745,13 @@ class _Loader:
         """The claim's documents: count, OCR confidence, documented total (as the decision engine reads it: one total
         per distinct file of a costed type, the most confident usable `total_amount`), and reuse on earlier claims."""
         documents = defaultdict(list)
-        rows = ClaimDocument.objects.filter(claim_id__in=[row["pk"] for row in claims]).order_by("claim_id", "pk")
+        rows = ClaimDocument.objects.filter(claim_id__any_of=[row["pk"] for row in claims]).order_by("claim_id", "pk")
         for row in rows.values_list("pk", "claim_id", "sha256", "status", "document_type", "ocr_confidence"):
             documents[row[1]].append(row)
         fields = defaultdict(list)
         if documents:
             rows = ExtractedField.objects.filter(
-                document__claim_id__in=list(documents), name__in=("total_amount", "invoice_number")
+                document__claim_id__any_of=list(documents), name__in=("total_amount", "invoice_number")
             ).order_by("document_id", "name", "pk")
             for row in rows.values_list("document_id", "name", "value", "verified_value", "needs_review", "confidence"):
                 fields[row[0]].append(row)
@@ -763,11 +766,11 @@ class _Loader:
         }
         sha_claims, number_claims = defaultdict(list), defaultdict(list)
         if shas:
-            rows = ClaimDocument.objects.filter(sha256__in=shas).order_by()
+            rows = ClaimDocument.objects.filter(sha256__any_of=shas).order_by()
             for sha, other, reported in rows.values_list("sha256", "claim_id", "claim__reported_at"):
                 sha_claims[sha].append((other, reported))
         if numbers:
-            rows = ExtractedField.objects.filter(name="invoice_number", value__in=numbers).order_by()
+            rows = ExtractedField.objects.filter(name="invoice_number", value__any_of=numbers).order_by()
             for raw, verified, other, reported in rows.values_list(
                 "value", "verified_value", "document__claim_id", "document__claim__reported_at"
             ):
@@ -808,7 +811,7 @@ class _Loader:
         if not agents:
             return []
         return list(
-            Claim.objects.filter(claimant__customer_profile__agent_id__in=agents)
+            Claim.objects.filter(claimant__customer_profile__agent_id__any_of=agents)
             .exclude(investigation_outcome=InvestigationOutcome.UNKNOWN)
             .order_by()
             .values(*_KNOWN_COLUMNS, agent=F("claimant__customer_profile__agent_id"))

@@ -263,6 +263,21 @@ class TestWhenToTrain:
         assert not forced.skipped
         assert ModelVersion.objects.count() == count + 1
 
+    def test_a_large_book_is_cross_validated_on_a_stratified_sample(self, book, db, monkeypatch):
+        monkeypatch.setattr(training, "CV_MAX_ROWS", 200)
+        data = training.load_training_data(training.labelled_claims())
+        part, _ = training.time_split(data, 0.2)
+        sample = training.cv_sample(part, seed=0, limit=200)
+        assert len(sample) == 200
+        assert abs(sample.labels.mean() - part.labels.mean()) < 0.01, "stratified: the same fraud rate"
+        assert list(sample.reported_at) == sorted(sample.reported_at), "still in time order"
+        assert training.cv_sample(part, seed=0, limit=len(part)) is part
+
+        result = training.train(actor=book.actor, algorithms=["logistic"], params=SMALL, seed=0, force=True)
+        version = ModelVersion.objects.get(pk=result.versions[0].pk)
+        assert version.metrics["cv"]["rows"] == 200
+        assert version.training_rows == len(part), "the model itself is fitted on the whole training part"
+
     def test_a_changed_label_means_training_again(self, book, db):
         claim = training.labelled_claims().filter(investigation_outcome=InvestigationOutcome.LEGITIMATE).first()
         claim.investigation_outcome = InvestigationOutcome.CONFIRMED_FRAUD
