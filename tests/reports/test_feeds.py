@@ -1,11 +1,13 @@
 """The analytics feeds: their row schemas, JSON and CSV holding the same rows, keyset paging that reads every row
 exactly once while rows change, each caller's scope, filters, and a 400 for every kind of bad input."""
 
+import io
 import re
 from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
+import pandas as pd
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -233,18 +235,52 @@ def test_the_dictionary_page_renders_for_people_and_lists_only_readable_feeds(bo
 # --- JSON and CSV ------------------------------------------------------------------------------------------------
 
 
-def typed(text: str, kind):
-    """A CSV cell read back by its column's JSON type, as a BI tool would."""
-    if text == "":
-        return None
-    kind = kind[1:] if isinstance(kind, str) and kind.startswith("?") else kind
-    if kind in (int, "int"):
-        return int(text)
-    if kind == "number":
-        return float(text)
-    if kind in (bool, "bool"):
-        return {"true": True, "false": False}[text]
-    return text
+# The pandas dtype each JSON type is read back as, from both sides: nullable, so a null is a null on both.
+PANDAS_DTYPES = {int: "Int64", "int": "Int64", "number": "Float64", bool: "boolean", "bool": "boolean"}
+
+
+def pandas_dtypes(name: str) -> dict[str, str]:
+    """Each column's pandas dtype by its JSON type; text, dates and timestamps are compared as text."""
+    return {
+        column: PANDAS_DTYPES.get(kind[1:] if isinstance(kind, str) and kind.startswith("?") else kind, "string")
+        for column, kind in SCHEMAS[name].items()
+    }
+
+
+def json_pages(client, name: str, **params) -> list[list[dict]]:
+    """The `results` of every page of a feed, following `next` links."""
+    pages = []
+    response = client.get(feed_url(name), params)
+    while True:
+        assert response.status_code == 200, response.content
+        body = response.json()
+        pages.append(body["results"])
+        if body["next"] is None:
+            return pages
+        response = client.get(body["next"])
+
+
+def csv_frame(client, name: str) -> pd.DataFrame:
+    """The streamed CSV read by pandas as a BI tool would: only an empty cell is null, every column typed."""
+    response = client.get(feed_url(name), {"format": "csv"})
+    assert response.status_code == 200, response.content
+    assert response.streaming
+    body = io.BytesIO(b"".join(response.streaming_content))
+    return pd.read_csv(
+        body,
+        dtype=pandas_dtypes(name),
+        keep_default_na=False,
+        na_values=[""],
+        true_values=["true"],
+        false_values=["false"],
+    )
+
+
+def json_frame(pages: list[list[dict]], name: str) -> pd.DataFrame:
+    """The JSON pages as one frame in the schema's column order; empty text and null are one thing in CSV."""
+    frame = pd.concat([pd.json_normalize(page) for page in pages if page], ignore_index=True)
+    frame = frame[list(SCHEMAS[name])].astype(object)
+    return frame.mask(frame == "").astype(pandas_dtypes(name))
 
 
 AGENT_FEEDS = ("claims", "policies", "instalments", "payments", "customers")
@@ -255,15 +291,12 @@ AGENT_FEEDS = ("claims", "policies", "instalments", "payments", "customers")
 )
 def test_csv_and_json_hold_the_same_rows(persona, name, book, personas, analytics_client, api_client):
     caller = analytics_client(personas.analyst) if persona == "analyst" else api_client(personas.alice_agent)
-    json_rows = walk(caller, name, page_size=2)
-    text = csv_text(caller, name)
-    header = text.splitlines()[0].split(",")
-    assert header == list(SCHEMAS[name])
-    read_back = [{column: typed(cell, SCHEMAS[name][column]) for column, cell in row.items()} for row in csv_rows(text)]
-    # Empty text and null are one thing in CSV.
-    expected = [{key: (None if value == "" else value) for key, value in row.items()} for row in json_rows]
-    assert read_back == expected
-    assert len(read_back) > 0
+    pages = json_pages(caller, name, page_size=2)
+    from_csv = csv_frame(caller, name)
+    assert list(from_csv.columns) == list(SCHEMAS[name])
+    from_json = json_frame(pages, name)
+    assert len(from_csv) > 0
+    pd.testing.assert_frame_equal(from_csv, from_json, check_exact=True)
 
 
 def test_accept_text_csv_streams_csv_with_the_filters_applied(book, personas, analytics_client):

@@ -8,7 +8,9 @@ from types import SimpleNamespace
 import pytest
 from dateutil.relativedelta import relativedelta
 from django.urls import reverse
+from django.utils import timezone
 
+from accounts import services as account_services
 from claims import services as claim_services
 from claims.choices import ClaimStatus, DocumentStatus, DocumentType, InvestigationOutcome
 from claims.models import Claim, ClaimDocument, ExtractedField
@@ -308,6 +310,24 @@ def test_an_agents_kpis_cover_only_their_book(kpi_book, personas, api_client):
     assert after == before
     underwriter = kpi(api_client(personas.underwriter), "loss-ratio", **Q1_2025)
     assert rows(underwriter)["2025-03"]["claims"] == 3, "the book-wide view does see it"
+
+
+def test_a_grant_brings_one_claim_and_one_policy_into_an_agents_kpis(kpi_book, personas, api_client):
+    """The KPIs narrow an agent's scope to their customers' rows by id; rows granted to them one by one count too."""
+    agent = api_client(personas.alice_agent)
+    before = kpi(agent, "loss-ratio", **Q1_2025)
+    bobs = claim_on(kpi_book.b1, day=date(2025, 3, 1), amount="500.00", holder=personas.bob)
+    for obj in (bobs, kpi_book.b1):
+        account_services.object_access_grant(
+            actor=personas.underwriter,
+            user=personas.alice_agent,
+            obj=obj,
+            expires_at=timezone.now() + timedelta(days=14),
+            reason="covering for a colleague on leave",
+        )
+    after = kpi(agent, "loss-ratio", **Q1_2025)
+    assert rows(after)["2025-03"]["claims"] == rows(before)["2025-03"]["claims"] + 1
+    assert rows(after)["2025-02"]["earned_premium"] > rows(before)["2025-02"]["earned_premium"], "B1's premium"
 
 
 def test_agents_are_told_what_the_claims_api_tells_them(timelines, personas, api_client):
