@@ -8,6 +8,7 @@ import django_filters
 
 from accounts.models import User
 from claims.choices import ClaimStatus, LossType
+from claims.filters import filter_shown_status
 from claims.models import Claim, Payment, ReserveChange
 from fraud.choices import RiskBand, ScoreMethod
 from fraud.models import FraudScore
@@ -94,13 +95,8 @@ class ClaimFactFilter(FactFilter):
 
     def filter_status(self, queryset, name, value):
         """Agents filter on what they are shown: an investigation counts as a review, so a filter cannot reveal it."""
-        if self.request is None or sees_handler_columns(self.request.user):
-            return queryset.filter(status=value)
-        if value == ClaimStatus.INVESTIGATION:
-            return queryset.none()
-        if value == ClaimStatus.UNDER_REVIEW:
-            return queryset.filter(status__in=[ClaimStatus.UNDER_REVIEW, ClaimStatus.INVESTIGATION])
-        return queryset.filter(status=value)
+        sees = self.request is None or sees_handler_columns(self.request.user)
+        return filter_shown_status(queryset, value, sees_investigations=sees)
 
 
 class PolicyFactFilter(FactFilter):
