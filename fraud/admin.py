@@ -15,6 +15,7 @@ from insurance.core.exceptions import ConflictError
 
 from .choices import ModelStage
 from .models import FraudScore, ModelVersion, MonitoringSnapshot
+from .selectors import RELATED_MODEL_VERSION_DEFERRED
 
 
 def _pretty_json(value) -> str:
@@ -52,12 +53,7 @@ def roll_back_version(*, actor, version: ModelVersion, reason: str) -> None:
             f"v{version.version} is {version.stage}, not in production: select the production model to roll it back.",
             code="not_production",
         )
-    restored = registry.rollback(actor=actor)
-    for row in (version, restored):  # the registry writes what happened; the admin adds why
-        record = row.history.order_by("-history_date", "-history_id").first()
-        if record is not None:
-            record.history_change_reason = f"{record.history_change_reason or ''}; reason: {reason}".strip("; ")[:100]
-            record.save(update_fields=["history_change_reason"])
+    registry.rollback(actor=actor, reason=reason)
 
 
 promote_version.__name__ = "promote"
@@ -191,6 +187,9 @@ class FraudScoreAdmin(ReadOnlyModelAdmin):
     list_select_related = ("claim", "model_version")
     date_hierarchy = "created_at"
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("model_version").defer(*RELATED_MODEL_VERSION_DEFERRED)
+
     def get_readonly_fields(self, request, obj=None):
         return [*super().get_readonly_fields(request, obj), "reasons_display", "features_display"]
 
@@ -237,3 +236,6 @@ class MonitoringSnapshotAdmin(ReadOnlyModelAdmin):
     list_filter = ("status", "model_version")
     list_select_related = ("model_version",)
     date_hierarchy = "window_end"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("model_version").defer(*RELATED_MODEL_VERSION_DEFERRED)

@@ -8,11 +8,13 @@ The check fails only when the production model's latest monitoring snapshot is a
 from insurance.core.health import HealthResult, register
 
 from .choices import MonitoringStatus
-from .services import monitoring
 
 
 @register("fraud")
 def fraud() -> HealthResult:
+    # Imported here: this module loads at start-up (`FraudConfig.ready`), monitoring pulls in numpy and scikit-learn.
+    from .services import monitoring
+
     version = monitoring.production_version()
     if version is None:
         return {"ok": True, "degraded": True, "detail": "no production model: rule-based scores"}

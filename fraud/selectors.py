@@ -7,15 +7,16 @@ from .models import FraudScore, ModelVersion
 
 # Bytes and bulky JSON that no list or detail shows: the artifact and plot are served only where needed.
 MODEL_VERSION_DEFERRED = ("artifact", "plot", "reference", "holdout", "preprocessing")
+# The same, for a score or a snapshot read with `select_related("model_version")`: a join would fetch them per row.
+RELATED_MODEL_VERSION_DEFERRED = tuple(f"model_version__{name}" for name in MODEL_VERSION_DEFERRED)
 
 
 def score_list(*, user) -> QuerySet[FraudScore]:
-    return FraudScore.objects.restrict(user, "view").select_related("claim", "model_version")
-
-
-def scores_of_claim(*, user, claim) -> QuerySet[FraudScore]:
-    """The claim's scores, newest first."""
-    return score_list(user=user).filter(claim=claim).order_by("-created_at", "-pk")
+    return (
+        FraudScore.objects.restrict(user, "view")
+        .select_related("claim", "model_version")
+        .defer(*RELATED_MODEL_VERSION_DEFERRED)
+    )
 
 
 def model_version_list(*, user) -> QuerySet[ModelVersion]:

@@ -42,6 +42,7 @@ from insurance.core.iterables import batched
 from ..choices import ModelStage, MonitoringStatus, RiskBand
 from ..encoding import category, is_missing, numbers_of
 from ..models import FraudScore, ModelVersion, MonitoringSnapshot
+from ..selectors import RELATED_MODEL_VERSION_DEFERRED
 
 EPSILON = 1e-4
 WARN_PSI = 0.10
@@ -123,7 +124,8 @@ def overall_status(score_psi: float | None, feature_psi: dict[str, float]) -> st
 
 
 def production_version() -> ModelVersion | None:
-    return ModelVersion.objects.filter(stage=ModelStage.PRODUCTION).first()
+    # Without the artifact and plot bytes: the health check asks on every call, and nothing here scores.
+    return ModelVersion.objects.filter(stage=ModelStage.PRODUCTION).defer("artifact", "plot").first()
 
 
 def snapshot(
@@ -213,7 +215,7 @@ def realised_performance(*, version: ModelVersion, scores) -> dict:
 
 
 def latest_snapshot(version: ModelVersion | None = None) -> MonitoringSnapshot | None:
-    snapshots = MonitoringSnapshot.objects.select_related("model_version")
+    snapshots = MonitoringSnapshot.objects.select_related("model_version").defer(*RELATED_MODEL_VERSION_DEFERRED)
     if version is not None:
         snapshots = snapshots.filter(model_version=version)
     return snapshots.order_by("-window_end", "-pk").first()

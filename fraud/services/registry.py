@@ -408,8 +408,10 @@ def _history_reason(text: str) -> str:
     return text if len(text) <= 100 else text[:99] + "\N{HORIZONTAL ELLIPSIS}"
 
 
-def rollback(*, actor) -> ModelVersion:
-    """Put back the model the current production model replaced; the current one is archived."""
+def rollback(*, actor, reason: str = "") -> ModelVersion:
+    """Put back the model the current production model replaced; the current one is archived. `reason` (why) is
+    kept on both history rows."""
+    why = f"; reason: {reason.strip()}" if reason.strip() else ""
     with transaction.atomic(), acting_as(actor):
         current = ModelVersion.objects.select_for_update().filter(stage=ModelStage.PRODUCTION).defer(*HEAVY_FIELDS)
         current = current.first()
@@ -425,13 +427,13 @@ def rollback(*, actor) -> ModelVersion:
         load_model(previous)  # restore only what still loads
         if current is not None:
             current.stage = ModelStage.ARCHIVED
-            current._change_reason = f"rolled back: v{previous.version} restored to production"
+            current._change_reason = _history_reason(f"rolled back: v{previous.version} restored to production{why}")
             current.save(update_fields=["stage", "updated_at"])
         previous.stage = ModelStage.PRODUCTION
         previous.promoted_at = timezone.now()
         previous.promoted_by = actor
-        previous._change_reason = (
-            f"restored by rollback from v{current.version}" if current is not None else "restored by rollback"
+        previous._change_reason = _history_reason(
+            (f"restored by rollback from v{current.version}" if current is not None else "restored by rollback") + why
         )
         previous.save(update_fields=["stage", "promoted_at", "promoted_by", "updated_at"])
     logger.info("fraud model rollback to v%s by %s", previous.version, actor)

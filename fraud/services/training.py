@@ -46,6 +46,7 @@ from .. import evaluation, features
 from ..choices import Algorithm, ArtifactFormat, ModelStage
 from ..encoding import FeatureEncoder, FeatureTable, numbers_of
 from ..models import ModelVersion
+from . import monitoring, registry
 
 DEFAULT_ALGORITHMS = (Algorithm.XGBOOST.value, Algorithm.LOGISTIC.value, Algorithm.FOREST.value)
 DEFAULT_REVIEW_BUDGET = 0.10
@@ -425,6 +426,32 @@ def train(
         seconds={name: round(value, 2) for name, value in timings.items()},
         message=f"trained {', '.join(f'v{version.version} ({version.algorithm})' for version in versions)}",
     )
+
+
+def retrain_on_new_labels(*, actor) -> str:
+    """The weekly retraining: train candidates on the current labels and promote the best, unless the labels are
+    those production was trained on. Returns what happened, in words (the task's result).
+
+    `registry.promote` compares the candidate with production on the candidate's holdout and refuses a worse one;
+    the candidate then stays in staging for a person to look at. With no model in production, the first one is
+    never promoted automatically (`promote` asks for force): that is a person's decision.
+    """
+    production = monitoring.production_version()
+    if production is not None and not monitoring.labels_changed_since(production):
+        return "skipped: no new labels"
+    try:
+        result = train(actor=actor)
+    except ServiceError as error:
+        return f"not trained: {error.message}"
+    if result.skipped:
+        # Already trained on these very labels (a promotion refused last week, or a second delivery): no retry.
+        return f"skipped: {result.message}"
+    candidate = result.best
+    try:
+        registry.promote(actor=actor, version=candidate)
+    except ServiceError as error:
+        return f"{result.message}; v{candidate.version} left in staging: {error.message}"
+    return f"{result.message}; promoted v{candidate.version} ({candidate.algorithm})"
 
 
 def _default_budget() -> float:
