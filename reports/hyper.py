@@ -15,15 +15,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db.models import Max
-from django.utils import timezone
 from rest_framework import serializers
 
 from insurance.core.exceptions import ServiceError, field_error
 
 from . import selectors
 from .api.feeds import FEEDS, Feed, readable_feeds
-from .api.pagination import Position, keyset_chunks
+from .api.pagination import keyset_chunks, new_walk
 from .api.rows import RowFormat
 
 SCHEMA = "Extract"  # Tableau's convention for the tables of an extract
@@ -127,8 +125,7 @@ def export_hyper(*, actor, path: Path, facts: Iterable[str] | None = None, chunk
                 row_format = RowFormat.build(feed.serializer, sees_handler_columns=sees_handler_columns, typed=True)
                 queryset = feed.rows(user=actor)
                 # The walk's snapshot, as a feed's first page takes it: rows created meanwhile wait for the next one.
-                upto = feed.model._default_manager.aggregate(highest=Max("pk"))["highest"] or 0
-                position = Position(after=0, upto=upto, as_of=timezone.now())
+                position = new_walk(queryset)
                 count = 0
                 with Inserter(connection, definition) as inserter:
                     for chunk in keyset_chunks(queryset, row_format.paths, position, chunk_size):

@@ -3,7 +3,6 @@ each customer's current segment."""
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
 from insurance.core.models import BaseModel
 
@@ -38,10 +37,6 @@ class AnalyticsToken(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
-
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None and self.expires_at > timezone.now()
 
 
 class SegmentationRun(BaseModel):

@@ -39,6 +39,7 @@ FEATURES = ("tenure_years", "premium", "products_held", "claim_frequency", "clai
 LOG_SCALED = frozenset({"tenure_years", "premium", "claim_frequency", "claim_value"})  # long right tails
 K_RANGE = range(3, 8)
 K_LIMITS = (2, 12)
+SEED_LIMIT = 2**32  # numpy and scikit-learn take seeds from 0 to 2**32 - 1
 SALIENT = 0.5  # standard deviations from the book's mean before a feature names a segment
 SILHOUETTE_SAMPLE = 10_000  # silhouette is quadratic in the customers it is measured on
 SELECTION_SAMPLE = 50_000  # customers on which each candidate k is fitted; the chosen k is fitted on all
@@ -283,6 +284,8 @@ def segmentation_run(*, actor, k: int | None = None, seed: int = 0, as_of: date 
         raise ServiceError(f"{actor.username} may not segment the book's customers.", code="forbidden")
     if k is not None and not K_LIMITS[0] <= k <= K_LIMITS[1]:
         raise field_error("k", f"must be between {K_LIMITS[0]} and {K_LIMITS[1]}")
+    if not 0 <= seed < SEED_LIMIT:
+        raise field_error("seed", f"must be between 0 and {SEED_LIMIT - 1}")
     started = time.perf_counter()
     features = customer_features(user=actor, as_of=as_of)
     read = time.perf_counter()

@@ -20,7 +20,7 @@ from .. import kpis
 from ..forms import KpiFilterForm
 from ..selectors import sees_handler_columns
 from .serializers import money
-from .views import AnalyticsAPIView, AnalyticsPermission
+from .views import AnalyticsAPIView, AnalyticsPermission, refuse_unknown_parameters
 
 AGENT_NULL = " Null for agents (claim handlers and analytics readers only)."
 
@@ -211,10 +211,7 @@ ERRORS = {
 
 def kpi_query(request) -> kpis.KpiQuery:
     """The request's filters, or a 400 naming each bad parameter."""
-    unknown = sorted(set(request.query_params) - KNOWN_PARAMETERS)
-    if unknown:
-        known = ", ".join(sorted(KNOWN_PARAMETERS))
-        raise exceptions.ValidationError({name: [f"Unknown parameter; KPIs take: {known}."] for name in unknown})
+    refuse_unknown_parameters(request, KNOWN_PARAMETERS, takes="KPIs take")
     form = KpiFilterForm(request.query_params)
     if not form.is_valid():
         raise exceptions.ValidationError({name: list(errors) for name, errors in form.errors.items()})

@@ -59,12 +59,17 @@ def encode_cursor(position: Position, fingerprint: str) -> str:
     return signing.dumps(payload, salt=CURSOR_SALT, compress=True)
 
 
+def new_walk(queryset: QuerySet) -> Position:
+    """A walk over the rows that exist now (of the whole table: the filters only skip rows within it)."""
+    highest = queryset.model._default_manager.aggregate(highest=Max("pk"))["highest"] or 0
+    return Position(after=0, upto=highest, as_of=timezone.now())
+
+
 def start_position(request, queryset: QuerySet) -> Position:
     """From the request's cursor, or a new walk over the rows that exist now."""
     cursor = request.query_params.get(CURSOR_PARAM)
     if cursor is None:
-        highest = queryset.model._default_manager.aggregate(highest=Max("pk"))["highest"] or 0
-        return Position(after=0, upto=highest, as_of=timezone.now())
+        return new_walk(queryset)
     try:
         payload = signing.loads(cursor, salt=CURSOR_SALT)
         position = Position(after=int(payload["a"]), upto=int(payload["u"]), as_of=parse_datetime(payload["t"]))

@@ -35,9 +35,18 @@ def timestamp(help_text: str, *, source: str | None = None, allow_null: bool = F
     return serializers.DateTimeField(**_source(source), allow_null=allow_null, help_text=f"{help_text} ISO-8601, UTC.")
 
 
-def policy_columns(prefix: str) -> dict[str, serializers.Field]:
-    """The policy, product, agent and region columns each fact joins, read from the policy at `prefix`."""
-    return {
+POLICY_COLUMNS = ("policy_number", "product_code", "line_of_business", "holder_id", "agent_id", "holder_region")
+
+
+def policy_columns(prefix: str, *names: str) -> tuple[serializers.Field, ...]:
+    """The policy, product, agent and region columns each fact joins, read from the policy at `prefix`: those named
+    (every one of `POLICY_COLUMNS` by default), always in the order of `POLICY_COLUMNS`. Unpack them in a row
+    serializer's body under the same names, in that order; a serializer orders its fields by when they were made, so
+    the columns take the place of that line."""
+    unknown = set(names) - set(POLICY_COLUMNS)
+    if unknown:
+        raise ValueError(f"not policy columns: {sorted(unknown)}")
+    fields = {
         "policy_number": serializers.CharField(source=f"{prefix}number", help_text="The policy's number."),
         "product_code": serializers.CharField(source=f"{prefix}product__code", help_text="The product's code."),
         "line_of_business": serializers.ChoiceField(
@@ -60,6 +69,7 @@ def policy_columns(prefix: str) -> dict[str, serializers.Field]:
             help_text="The policyholder's region (state, province or county); null or empty when unknown.",
         ),
     }
+    return tuple(fields[name] for name in POLICY_COLUMNS if not names or name in names)
 
 
 class FeedSerializer(serializers.Serializer):
@@ -79,12 +89,7 @@ class ClaimRowSerializer(FeedSerializer):
     claim_id = serializers.IntegerField(source="id", help_text="The claim's id; the feed's key.")
     claim_number = serializers.CharField(source="number", help_text="The claim's number, e.g. CLM-2026-000042.")
     policy_id = serializers.IntegerField(help_text="The policy claimed on.")
-    policy_number = policy_columns("policy__")["policy_number"]
-    product_code = policy_columns("policy__")["product_code"]
-    line_of_business = policy_columns("policy__")["line_of_business"]
-    holder_id = policy_columns("policy__")["holder_id"]
-    agent_id = policy_columns("policy__")["agent_id"]
-    holder_region = policy_columns("policy__")["holder_region"]
+    policy_number, product_code, line_of_business, holder_id, agent_id, holder_region = policy_columns("policy__")
     incident_at = timestamp("When the loss happened.")
     reported_at = timestamp("When the loss was first notified.")
     loss_type = serializers.ChoiceField(choices=LossType.choices, help_text="What kind of loss.")
@@ -133,12 +138,7 @@ class PolicyRowSerializer(FeedSerializer):
     """One row per policy or quote, as it stands now (its current version, after endorsements)."""
 
     policy_id = serializers.IntegerField(source="id", help_text="The policy's id; the feed's key.")
-    policy_number = policy_columns("")["policy_number"]
-    product_code = policy_columns("")["product_code"]
-    line_of_business = policy_columns("")["line_of_business"]
-    holder_id = policy_columns("")["holder_id"]
-    agent_id = policy_columns("")["agent_id"]
-    holder_region = policy_columns("")["holder_region"]
+    policy_number, product_code, line_of_business, holder_id, agent_id, holder_region = policy_columns("")
     status = serializers.ChoiceField(choices=PolicyStatus.choices, help_text="The policy's lifecycle state.")
     effective_date = serializers.DateField(help_text="First day of cover (ISO-8601 date).")
     expiry_date = serializers.DateField(help_text="Day cover ends (ISO-8601 date).")
@@ -162,12 +162,7 @@ class InstalmentRowSerializer(FeedSerializer):
 
     instalment_id = serializers.IntegerField(source="id", help_text="The instalment's id; the feed's key.")
     policy_id = serializers.IntegerField(help_text="The policy it belongs to.")
-    policy_number = policy_columns("policy__")["policy_number"]
-    product_code = policy_columns("policy__")["product_code"]
-    line_of_business = policy_columns("policy__")["line_of_business"]
-    holder_id = policy_columns("policy__")["holder_id"]
-    agent_id = policy_columns("policy__")["agent_id"]
-    holder_region = policy_columns("policy__")["holder_region"]
+    policy_number, product_code, line_of_business, holder_id, agent_id, holder_region = policy_columns("policy__")
     sequence = serializers.IntegerField(help_text="1 for the first instalment of the policy, and so on.")
     due_date = serializers.DateField(help_text="When it is due (ISO-8601 date).")
     amount = money("Amount due, in `currency`; negative for a credit.")
@@ -184,12 +179,9 @@ class PaymentRowSerializer(FeedSerializer):
     payment_id = serializers.IntegerField(source="id", help_text="The payment's id; the feed's key.")
     claim_id = serializers.IntegerField(help_text="The claim paid.")
     claim_number = serializers.CharField(source="claim__number", help_text="The claim's number.")
-    policy_number = policy_columns("claim__policy__")["policy_number"]
-    product_code = policy_columns("claim__policy__")["product_code"]
-    line_of_business = policy_columns("claim__policy__")["line_of_business"]
-    holder_id = policy_columns("claim__policy__")["holder_id"]
-    agent_id = policy_columns("claim__policy__")["agent_id"]
-    holder_region = policy_columns("claim__policy__")["holder_region"]
+    policy_number, product_code, line_of_business, holder_id, agent_id, holder_region = policy_columns(
+        "claim__policy__"
+    )
     amount = money("Amount paid, in `currency`.")
     currency = serializers.CharField(help_text="ISO 4217 code of `amount`.")
     paid_at = timestamp(source="created_at", help_text="When the payment was made.")
@@ -202,12 +194,9 @@ class ReserveRowSerializer(FeedSerializer):
     reserve_change_id = serializers.IntegerField(source="id", help_text="The movement's id; the feed's key.")
     claim_id = serializers.IntegerField(help_text="The claim whose reserve moved.")
     claim_number = serializers.CharField(source="claim__number", help_text="The claim's number.")
-    policy_number = policy_columns("claim__policy__")["policy_number"]
-    product_code = policy_columns("claim__policy__")["product_code"]
-    line_of_business = policy_columns("claim__policy__")["line_of_business"]
-    holder_id = policy_columns("claim__policy__")["holder_id"]
-    agent_id = policy_columns("claim__policy__")["agent_id"]
-    holder_region = policy_columns("claim__policy__")["holder_region"]
+    policy_number, product_code, line_of_business, holder_id, agent_id, holder_region = policy_columns(
+        "claim__policy__"
+    )
     amount = money("The movement, in `currency`: positive raises the reserve, negative lowers it.")
     balance_after = money("The claim's outstanding reserve after this movement.")
     currency = serializers.CharField(source="claim__currency", help_text="ISO 4217 code of the amounts.")
@@ -222,10 +211,9 @@ class FraudScoreRowSerializer(FeedSerializer):
     fraud_score_id = serializers.IntegerField(source="id", help_text="The score's id; the feed's key.")
     claim_id = serializers.IntegerField(help_text="The claim scored.")
     claim_number = serializers.CharField(source="claim__number", help_text="The claim's number.")
-    product_code = policy_columns("claim__policy__")["product_code"]
-    line_of_business = policy_columns("claim__policy__")["line_of_business"]
-    agent_id = policy_columns("claim__policy__")["agent_id"]
-    holder_region = policy_columns("claim__policy__")["holder_region"]
+    product_code, line_of_business, agent_id, holder_region = policy_columns(
+        "claim__policy__", "product_code", "line_of_business", "agent_id", "holder_region"
+    )
     model_key = serializers.CharField(help_text="'v7' for fraud model version 7, 'rules-1' for the rule-based score.")
     model_version = serializers.IntegerField(
         source="model_version__version", allow_null=True, help_text="The model version; null for the rules."

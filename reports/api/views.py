@@ -7,7 +7,7 @@ never with a DRF token that does not expire.
 """
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from django.http import Http404, StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
@@ -36,6 +36,16 @@ PAGING = (
     "walk's `as_of`; `Accept: text/csv` or `?format=csv` streams the whole filtered feed as CSV with the same "
     "columns. Each walk reads every row that existed when it began exactly once; refresh with `updated_after`."
 )
+
+
+def refuse_unknown_parameters(request, known: Iterable[str], *, takes: str) -> None:
+    """A 400 naming each query parameter not in `known`: a misspelt filter must never be ignored (and widen the
+    rows) silently."""
+    known = set(known)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        listed = ", ".join(sorted(known))
+        raise exceptions.ValidationError({name: [f"Unknown parameter; {takes}: {listed}."] for name in unknown})
 
 
 class AnalyticsPermission(BasePermission):
@@ -107,16 +117,10 @@ class FeedView(AnalyticsAPIView, ListAPIView):
             return self.feed.model._default_manager.none()
         return self.feed.rows(user=self.request.user)
 
-    def refuse_unknown_parameters(self) -> None:
-        known = set(self.filterset_class.base_filters) | CONTROL_PARAMS
-        unknown = sorted(set(self.request.query_params) - known)
-        if unknown:
-            raise exceptions.ValidationError(
-                {name: [f"Unknown parameter; this feed takes: {', '.join(sorted(known))}."] for name in unknown}
-            )
-
     def list(self, request, *args, **kwargs):
-        self.refuse_unknown_parameters()
+        refuse_unknown_parameters(
+            request, {*self.filterset_class.base_filters, *CONTROL_PARAMS}, takes="this feed takes"
+        )
         queryset = self.filter_queryset(self.get_queryset())
         row_format = RowFormat.build(
             self.feed.serializer, sees_handler_columns=selectors.sees_handler_columns(request.user)

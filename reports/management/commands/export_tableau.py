@@ -28,6 +28,8 @@ class Command(AuditedCommand):
             export = export_hyper(actor=self.actor, path=options["out"], facts=options["fact"])
         except ServiceError as error:
             raise CommandError(error.message) from None
+        except OSError as error:  # --out in a directory that cannot be made or written
+            raise CommandError(f"Cannot write {options['out']}: {error.strerror or error}") from None
         for table, rows in export.rows.items():
             self.stdout.write(f"  {table:<14} {rows:>10,} rows")
         self.stdout.write(f"Wrote {export.path} in {export.seconds:.1f} s.")
