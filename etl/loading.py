@@ -14,10 +14,11 @@ from datetime import date
 
 from dateutil.relativedelta import relativedelta
 from django.contrib.auth.models import Group
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 
 from accounts.models import AgentProfile, CustomerProfile, User
 from claims.models import Claim, ClaimEvent
+from insurance.core import lookups  # noqa: F401  (registers `__any_of`: a batch's references as one array)
 from insurance.core.roles import Role
 from policies.choices import UnderwritingOutcome
 from policies.models import Coverage, CoverageLine, InsuredVehicle, Policy, Product
@@ -67,12 +68,17 @@ class BatchLoader:
             r.references["policy.holder_reference"] for r in rows if "policy.holder_reference" in r.references
         }
         holder_refs |= {r.customer["external_reference"] for r in rows if _is_reference(r.customer)}
-        holders = dict(_lookup(CustomerProfile, "external_reference", holder_refs, ("user_id",)))
+        holders = dict(
+            CustomerProfile.objects.filter(external_reference__any_of=holder_refs)
+            .order_by()
+            .values_list("external_reference", "user_id")
+        )
         policy_refs = {r.references["claim.policy_number"] for r in rows if "claim.policy_number" in r.references}
         policy_refs |= {r.policy["number"] for r in rows if _is_reference(r.policy)}
+        found = Policy.objects.filter(number__any_of=policy_refs).order_by()
         policies = {
             number: (pk, holder, currency)
-            for number, pk, holder, currency in _lookup(Policy, "number", policy_refs, ("id", "holder_id", "currency"))
+            for number, pk, holder, currency in found.values_list("number", "pk", "holder_id", "currency")
         }
         self._cache_agents(
             {
@@ -133,7 +139,11 @@ class BatchLoader:
     def _cache_agents(self, licences: set[str]) -> None:
         missing = licences - self._agents.keys()
         if missing:
-            found = dict(_lookup(AgentProfile, "licence_number", missing, ("id",)))
+            found = dict(
+                AgentProfile.objects.filter(licence_number__any_of=missing)
+                .order_by()
+                .values_list("licence_number", "pk")
+            )
             for licence in missing:
                 self._agents[licence] = found.get(licence)
 
@@ -292,27 +302,6 @@ class BatchLoader:
                 },
             ),
         )
-
-
-def _lookup(model, key: str, values: set[str], columns: tuple[str, ...]) -> list[tuple]:
-    """(key, *columns) of the records whose `key` is one of `values`.
-
-    On PostgreSQL the values go as one array: the ORM's `__in` prepares a placeholder per value, which for a
-    batch's thousands of policy numbers cost the writer more Python than the rest of the batch.
-    """
-    if not values:
-        return []
-    if connection.vendor != "postgresql":
-        return list(model.objects.filter(**{f"{key}__in": values}).values_list(key, *columns))
-    quote = connection.ops.quote_name
-    meta = model._meta
-    selected = ", ".join(quote(meta.get_field(name).column) for name in (key, *columns))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {selected} FROM {quote(meta.db_table)} WHERE {quote(meta.get_field(key).column)} = ANY(%s)",  # noqa: S608
-            [list(values)],
-        )
-        return cursor.fetchall()
 
 
 def _is_reference(values: dict) -> bool:

@@ -173,18 +173,17 @@ class RecordBuilder:
         self.record = record
         self.sources = sources  # "entity.field" -> source column(s), for messages
         self.today = today
-        self.checks: dict[tuple[str, str], Callable[[Any], str | None]] = {}
         # entity -> field -> (check or None, where the value goes): one lookup per value in `build`, which runs for
         # every row of an import.
         self.plan: dict[str, dict[str, tuple[Callable[[Any], str | None] | None, str]]] = {}
         for entity, fields in ENTITY_FIELDS.items():
             for name, target in fields.items():
                 if isinstance(target, Target):
-                    self.checks[(entity, name)] = _field_check(target.model._meta.get_field(target.attname))
+                    check = _field_check(target.model._meta.get_field(target.attname))
                     place = "customer_user" if target.model is User else entity
                 else:
-                    place = "references"
-                self.plan.setdefault(entity, {})[name] = (self.checks.get((entity, name)), place)
+                    check, place = None, "references"
+                self.plan.setdefault(entity, {})[name] = (check, place)
 
     def build(self, parsed: ParsedRow) -> tuple[RowRecords | None, list[RowIssue]]:
         issues: list[RowIssue] = []

@@ -373,3 +373,10 @@ def test_claims_are_written_by_two_writers_with_the_same_outcome(tmp_path):
     assert (again.rows_loaded, again.counts["claims_unchanged"], again.counts["claims_created"]) == (28, 28, 0)
     assert not Claim.history.filter(history_change_reason=again.change_reason).exists()
     assert ClaimEvent.objects.filter(kind="imported").count() == 28
+
+
+def test_a_reject_copy_into_a_missing_folder_is_refused_before_the_run(actor, legacy_policy, tmp_path):
+    path = write(tmp_path, "bad.csv", BAD_CLAIMS)
+    with pytest.raises(CommandError, match="existing folder"):
+        call_command("import_data", str(path), "--mapping", "claims", "--rejects", str(tmp_path / "no" / "r.csv"))
+    assert not ImportBatch.objects.filter(mapping_name="claims").exists()

@@ -37,6 +37,10 @@ class Command(AuditedCommand):
 
     def handle(self, *args, **options) -> None:
         path: Path = options["file"]
+        target: Path | None = options.get("rejects")
+        if target is not None and (target.is_dir() or not target.parent.is_dir()):
+            # checked before the run: a long import should not end in a traceback over where to copy its rejects
+            raise CommandError(f"--rejects {target}: give a file in an existing folder")
         columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
         with Progress(*columns, console=None, disable=not self.stdout.isatty(), transient=True) as progress:
             task = progress.add_task(f"Importing {path.name}", total=None)
