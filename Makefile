@@ -32,6 +32,7 @@ demo: migrate
 	$(MANAGE) generate_demo_data --claims 3000
 	$(MANAGE) train_fraud_model --promote
 	$(MANAGE) rescore --all
+	$(MANAGE) refresh_kpis
 
 run: demo
 	@echo "Serving at http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/, health: /health/)"

@@ -9,11 +9,15 @@ a million claims) and drops it afterwards. Then, in process, as a book-wide user
   WITH CSV` of the same rows in the same run (target: the feed at least a quarter of COPY's rate);
 - JSON page times of the keyset walk: the first page and the last page (a cursor positioned a page before the
   highest id, as the `next` link of the walk's last-but-one page would be), median of several calls each;
-- each KPI of `reports.kpis`, found at run time (every public function taking `user`, with the module's
-  `default_query(today)` for a `query` argument), for the book-wide user and for one agent (target: within 300 ms).
+- the book-wide KPI rollup's refresh (`reports.services.kpi_rollup_refresh`, what Celery beat runs hourly), timed;
+  with `--database-url` only when `--refresh-rollup` is given (the one write the bench then makes);
+- each KPI of `reports.kpis`, found at run time (every KPI entry point, with the module's `default_query(today)` for
+  a `query` argument), for the book-wide user (answered from the rollup when one covers the period) and for one
+  agent (always live) (target: within 300 ms).
 Prints the figures; asserts none. Needs PostgreSQL; says so and stops otherwise.
 
     .venv/bin/python bench/reports_bench.py --database-url postgres://postgres@127.0.0.1:5432/insurance_bench_1m
+    .venv/bin/python bench/reports_bench.py --database-url ... --refresh-rollup   # refreshes the rollup first
     .venv/bin/python bench/reports_bench.py [--claims 1000000] [--seed 7]
 """
 
@@ -40,6 +44,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--claims", type=int, default=1_000_000, help="claims to generate (default %(default)s)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=5, help="calls per page and KPI timing (default %(default)s)")
+    parser.add_argument(
+        "--refresh-rollup", action="store_true", help="with --database-url: refresh the KPI rollup first (a write)"
+    )
     args = parser.parse_args(argv)
     os.environ.update(
         {
@@ -53,7 +60,7 @@ def main(argv: list[str]) -> int:
     sys.path.insert(0, str(ROOT))
     if args.database_url:
         os.environ["DATABASE_URL"] = args.database_url
-        return run(read_only=True, claims=None, seed=args.seed, repeat=args.repeat)
+        return run(read_only=True, claims=None, seed=args.seed, repeat=args.repeat, refresh=args.refresh_rollup)
 
     import psycopg2
 
@@ -66,7 +73,7 @@ def main(argv: list[str]) -> int:
     admin.cursor().execute(f"CREATE DATABASE {DATABASE}")
     os.environ["DATABASE_URL"] = f"{SERVER}/{DATABASE}"
     try:
-        return run(read_only=False, claims=args.claims, seed=args.seed, repeat=args.repeat)
+        return run(read_only=False, claims=args.claims, seed=args.seed, repeat=args.repeat, refresh=True)
     finally:
         from django.db import connections
 
@@ -83,13 +90,16 @@ def max_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run(*, read_only: bool, claims: int | None, seed: int, repeat: int) -> int:
+def run(*, read_only: bool, claims: int | None, seed: int, repeat: int, refresh: bool) -> int:
     import django
 
     django.setup()
     from django.db import connection
     from django.db.backends.signals import connection_created
 
+    if read_only and refresh:
+        refresh_rollup()
+        connection.close()  # the next connection is read-only
     if read_only:
 
         def read_only_session(sender, connection, **kwargs) -> None:
@@ -120,11 +130,26 @@ def run(*, read_only: bool, claims: int | None, seed: int, repeat: int) -> int:
         f"reports bench: {total:,} claims, PostgreSQL {connection.pg_version // 10000}.{connection.pg_version % 100}, "
         f"{'read-only on ' + connection.settings_dict['NAME'] if read_only else 'scratch database'}"
     )
+    if not read_only:
+        refresh_rollup()
     staff = book_wide_user()
     csv_against_copy(staff)
     page_times(staff, repeat=repeat)
     kpi_times(staff, agent_user(), repeat=max(3, repeat // 2))
     return 0
+
+
+def refresh_rollup() -> None:
+    from insurance.core.audit import system_account
+    from reports.services import kpi_rollup_refresh
+
+    started = time.perf_counter()
+    rollup = kpi_rollup_refresh(actor=system_account("command"))
+    print(
+        f"reports bench: KPI rollup #{rollup.pk} refreshed in {time.perf_counter() - started:.1f} s "
+        f"({rollup.part_count} parts, {rollup.first_month:%Y-%m} to {rollup.last_month:%Y-%m}), peak RSS "
+        f"{max_rss_mb():.0f} MB"
+    )
 
 
 def report_pending_migrations(connection) -> None:
@@ -263,12 +288,13 @@ def page_times(user, *, repeat: int) -> None:
 
 
 def kpi_functions(module) -> list:
-    """Every public function of the KPI module that takes a `user`."""
+    """The KPI entry points of the module: its public functions that take a `user` and run in the database as one
+    KPI (wrapped by `in_database`), plus the product list."""
     found = []
     for name, value in vars(module).items():
         if name.startswith("_") or not inspect.isfunction(value) or value.__module__ != module.__name__:
             continue
-        if "user" in inspect.signature(value).parameters:
+        if "user" in inspect.signature(value).parameters and (hasattr(value, "__wrapped__") or name == "kpi_products"):
             found.append(value)
     return found
 
@@ -302,7 +328,8 @@ def kpi_times(staff, agent, *, repeat: int) -> None:
     today = timezone.localdate()
     users = [("whole book", staff)] + ([(f"agent {agent.username}", agent)] if agent is not None else [])
     for label, user in users:
-        print(f"    as {label}:")
+        served = module.as_of(user=user, query=module.default_query(today))
+        print(f"    as {label} ({f'from the rollup of {served:%Y-%m-%d %H:%M} UTC' if served else 'live'}):")
         for function in kpi_functions(module):
             arguments = kpi_arguments(function, module, user, today)
             if arguments is None:

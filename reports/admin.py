@@ -7,7 +7,7 @@ from insurance.core.admin import AuditedModelAdmin, ReadOnlyModelAdmin, service_
 from insurance.core.roles import Role
 
 from . import services
-from .models import AnalyticsToken, CustomerSegment, SegmentationRun
+from .models import AnalyticsToken, CustomerSegment, KpiRollup, KpiRollupPart, SegmentationRun
 
 
 class AnalyticsTokenIssueForm(forms.ModelForm):
@@ -97,3 +97,20 @@ class CustomerSegmentAdmin(ReadOnlyModelAdmin):
     list_filter = ("name",)
     list_select_related = ("customer", "run")
     search_fields = ("customer__username", "name")
+
+
+@admin.register(KpiRollup)
+class KpiRollupAdmin(ReadOnlyModelAdmin):
+    """Refreshes of the book-wide KPI rollup (`manage.py refresh_kpis`, hourly on Celery beat)."""
+
+    list_display = ("pk", "first_month", "last_month", "finished_at", "seconds", "part_count", "refreshed_by")
+    list_filter = ("finished_at",)
+
+
+@admin.register(KpiRollupPart)
+class KpiRollupPartAdmin(ReadOnlyModelAdmin):
+    """The sums of one KPI family and month of a rollup, as the KPIs read them."""
+
+    list_display = ("rollup", "family", "month")
+    list_filter = ("family",)
+    list_select_related = ("rollup",)

@@ -1,10 +1,17 @@
 """Expiring API tokens of BI service accounts (analytics readers), stored as hashes; customer segmentation runs and
 each customer's current segment."""
 
+import hashlib
+
 from django.conf import settings
 from django.db import models
 
 from insurance.core.models import BaseModel
+
+
+def token_hash(token: str) -> str:
+    """sha256 is enough: the token is 256 random bits, so there is nothing to guess that a slow hash would protect."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class AnalyticsToken(BaseModel):
@@ -97,3 +104,58 @@ class CustomerSegment(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.customer} in {self.name!r}"
+
+
+class KpiRollup(BaseModel):
+    """One refresh of the book-wide KPI rollup (`manage.py refresh_kpis`, hourly on Celery beat): the KPIs' monthly
+    sums over the whole book, computed by the same functions as the live KPIs, so book-wide readers get them in
+    milliseconds instead of reading a million claims per chart.
+
+    The parts are derived data written in bulk; this row is their audit (who refreshed, when, how long it took).
+    A rollup serves only once `finished_at` is set, and only periods inside its months.
+    """
+
+    refreshed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    first_month = models.DateField(help_text="The first month the rollup holds (the 1st of that month).")
+    last_month = models.DateField(help_text="The last month it holds, inclusive (the 1st of that month).")
+    finished_at = models.DateTimeField(null=True, blank=True, db_index=True, help_text="Empty while it is built.")
+    seconds = models.FloatField(null=True, blank=True, help_text="How long the refresh took.")
+    part_count = models.PositiveIntegerField(default=0, help_text="Parts written (one per KPI family and month).")
+
+    scope_owner_field = None  # book-wide staff
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"KPI rollup #{self.pk} ({self.first_month:%Y-%m} to {self.last_month:%Y-%m})"
+
+
+class KpiRollupPart(BaseModel):
+    """One KPI family's sums for one month of a rollup, keyed as the live KPI cells are (product, currency, agent,
+    status); see `reports.rollup` for each family's keys."""
+
+    class Family(models.TextChoices):
+        POLICIES = "policies", "Premium and exposure"
+        LOSSES = "losses", "Losses by accident month"
+        HANDLING = "handling", "Decisions and referrals by report month"
+        RENEWALS = "renewals", "Renewals by expiry month"
+        AGENTS = "agents", "Agent performance"
+        STAYS = "stays", "Status stays by the month they ended"
+
+    rollup = models.ForeignKey(KpiRollup, on_delete=models.CASCADE, related_name="parts")
+    family = models.CharField(max_length=20, choices=Family.choices)
+    month = models.CharField(max_length=7, help_text="YYYY-MM (UTC).")
+    sums = models.JSONField(default=dict, help_text="The family's sums for the month, by key.")
+
+    scope_owner_field = None
+    history_excluded_fields = ("sums",)
+
+    class Meta:
+        ordering = ["rollup_id", "family", "month"]
+        constraints = [
+            models.UniqueConstraint(fields=["rollup", "family", "month"], name="kpi_rollup_part_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.family} {self.month} of rollup #{self.rollup_id}"

@@ -15,8 +15,7 @@ from fraud.models import FraudScore
 from insurance.core.roles import Role, has_role, user_roles
 from policies.models import Instalment, Policy
 
-from .models import AnalyticsToken
-from .services import token_hash
+from .models import AnalyticsToken, token_hash
 
 ANALYTICS_ROLES = frozenset({Role.AGENT, Role.UNDERWRITER, Role.ADMIN, Role.ANALYTICS_READER})
 

@@ -1,27 +1,28 @@
-"""Every write in reports: issuing and revoking the analytics tokens of BI service accounts, with an actor."""
+"""Every write in reports: issuing and revoking the analytics tokens of BI service accounts, and refreshing the
+book-wide KPI rollup, each with an actor."""
 
-import hashlib
 import secrets
+import time
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
+from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from insurance.core.audit import acting_as
+from insurance.core.audit import acting_as, system_account
 from insurance.core.exceptions import ServiceError, field_error, required_text
 from insurance.core.roles import Role, has_role
 
-from .models import AnalyticsToken
+from . import kpis
+from .models import AnalyticsToken, KpiRollup, KpiRollupPart, token_hash
+from .rollup import Family, encode_sums, reads_whole_book
 
 # Recognisable in logs and secret scanners, and never taken for one of DRF's 40-hex-digit tokens.
 TOKEN_PREFIX = "bi_"  # noqa: S105 (a prefix, not a secret)
-
-
-def token_hash(token: str) -> str:
-    """sha256 is enough: the token is 256 random bits, so there is nothing to guess that a slow hash would protect."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -69,3 +70,96 @@ def analytics_token_revoke(*, actor, token: AnalyticsToken, reason: str) -> Anal
     with acting_as(actor):
         token.save(update_fields=["revoked_at", "revoked_by", "revoke_reason", "updated_at"])
     return token
+
+
+# Rollups kept after a refresh: the new one and the one before it (which a request may be reading right now).
+ROLLUPS_KEPT = 2
+
+
+def _by_month(cells: kpis.Cells) -> dict[str, list]:
+    entries: dict[str, list] = defaultdict(list)
+    for (product, currency, month), sums in sorted(cells.items()):
+        entries[month].append([product, currency, encode_sums(sums)])
+    return entries
+
+
+def _rollup_parts(reader, first: date, last: date) -> dict[tuple[str, str], object]:
+    """(family, month) -> the part's JSON, computed by the live KPI functions as `reader` (the whole book).
+
+    Premium, exposure and agent figures depend on the period they are asked for (which policies it overlaps), so
+    they are computed one month at a time and summed when read; the others are keyed by month already."""
+    whole = kpis.KpiQuery(first_month=first, last_month=last)
+    parts: dict[tuple[str, str], object] = {}
+    for family in (Family.LOSSES, Family.HANDLING, Family.RENEWALS):
+        for month, entries in _by_month(kpis.LIVE_CELLS[family](reader, whole)).items():
+            parts[family, month] = entries
+    stays: dict[str, list] = defaultdict(list)
+    for (state, product, month), histogram in sorted(kpis.stay_histograms(reader, whole).items()):
+        buckets = sorted(histogram["buckets"].items())
+        stays[month].append([state, product, histogram["stays"], histogram["seconds"], buckets])
+    parts.update(((Family.STAYS, month), entries) for month, entries in stays.items())
+    for month in whole.months:
+        one = kpis.KpiQuery(first_month=month, last_month=month)
+        for key, entries in _by_month(kpis.LIVE_CELLS[Family.POLICIES](reader, one)).items():
+            parts[Family.POLICIES, key] = entries
+        sums, agencies = kpis._agent_cells(reader, one, by_product=True)
+        if sums:
+            parts[Family.AGENTS, kpis.month_key(month)] = {
+                "rows": [[*key, encode_sums(values)] for key, values in sorted(sums.items(), key=str)],
+                "agencies": sorted(agencies.items(), key=str),
+            }
+    return parts
+
+
+def kpi_rollup_refresh(*, actor, today: date | None = None) -> KpiRollup:
+    """Recompute the book-wide KPI rollup for the `kpis.MAX_MONTHS` months up to this one, then drop all but the
+    last `ROLLUPS_KEPT` rollups. The sums are read in one repeatable-read snapshot, so every family describes the
+    same moment of the book; requests keep reading the previous rollup until this one is finished."""
+    reader = actor if reads_whole_book(actor) else system_account("command")
+    last = (today or timezone.now().date()).replace(day=1)
+    first = last - relativedelta(months=kpis.MAX_MONTHS - 1)
+    started = time.perf_counter()
+    with acting_as(actor):
+        rollup = KpiRollup.objects.create(refreshed_by=actor, first_month=first, last_month=last)
+    outermost = not connection.in_atomic_block  # a caller's transaction (a test's) keeps its own isolation
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                if outermost:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                cursor.execute("SET LOCAL jit = off")
+                cursor.execute("SET LOCAL work_mem = '64MB'")
+        parts = _rollup_parts(reader, first, last)
+    with transaction.atomic(), acting_as(actor):
+        # Derived rows, written in bulk: the rollup row and its history are their audit.
+        KpiRollupPart.objects.bulk_create(
+            [
+                KpiRollupPart(rollup=rollup, family=family, month=month, sums=sums)
+                for (family, month), sums in sorted(parts.items())
+            ],
+            batch_size=500,
+        )
+        rollup.finished_at = timezone.now()
+        rollup.seconds = round(time.perf_counter() - started, 3)
+        rollup.part_count = len(parts)
+        rollup.save(update_fields=["finished_at", "seconds", "part_count", "updated_at"])
+        _drop_old_rollups(actor=actor, keep=ROLLUPS_KEPT)
+    return rollup
+
+
+def _drop_old_rollups(*, actor, keep: int) -> None:
+    """Delete rollups older than the newest `keep` finished ones, and unfinished ones left by a failed refresh.
+    Their parts go first, in one statement (derived data; the rollup rows' history records the deletion)."""
+    kept = list(
+        KpiRollup.objects.filter(finished_at__isnull=False).order_by("-finished_at").values_list("pk", flat=True)[:keep]
+    )
+    stale = KpiRollup.objects.exclude(pk__in=kept).filter(
+        Q(finished_at__isnull=False) | Q(created_at__lt=timezone.now() - timedelta(days=1))
+    )
+    stale_ids = list(stale.values_list("pk", flat=True))
+    if not stale_ids:
+        return
+    KpiRollupPart.objects.filter(rollup_id__in=stale_ids)._raw_delete(KpiRollupPart.objects.db)
+    with acting_as(actor):
+        for old in KpiRollup.objects.filter(pk__in=stale_ids):
+            old.delete()

@@ -35,6 +35,7 @@ class KpiDashboardView(RoleRequiredMixin, TemplateView):
             query=query,
             charts=charts(user=request.user, query=query),
             agents=kpis.agent_performance(user=request.user, query=query),
+            as_of=kpis.as_of(user=request.user, query=query),
             from_month=kpis.month_key(query.first_month),
             to_month=kpis.month_key(query.last_month),
         )

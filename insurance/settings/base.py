@@ -227,6 +227,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=0, hour=3, day_of_week=1),
     },
     "fraud-daily-monitoring": {"task": "fraud.periodic.daily_monitoring", "schedule": crontab(minute=0, hour=4)},
+    # Book-wide KPIs (dashboard, KPI API for staff and BI readers) read this rollup; figures say when it was made.
+    "reports-kpi-rollup": {"task": "reports.tasks.refresh_kpi_rollup", "schedule": crontab(minute=10)},
 }
 
 # History rows written outside a request (Celery, commands) name one of these system accounts.

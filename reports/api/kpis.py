@@ -4,7 +4,9 @@ caller's scope, filtered by `product` and a period of whole months (`from_month`
 Who: as the feeds, agents (their book), underwriters, admins and analytics readers; customers get 403. Agents get
 what the claims API shows them: paid loss ratios (the incurred columns are null), investigations counted as
 reviews in cycle times, no fraud figures, and 403 on the straight-through and fraud endpoints, which need a claim
-handler's view. An unknown parameter, a malformed month, an unknown product or a period over 60 months is a 400.
+handler's view. Book-wide readers get the figures of the hourly KPI rollup when it covers the period (`as_of` says
+when they were computed); agents' figures are always live. An unknown parameter, a malformed month, an unknown
+product or a period over 60 months is a 400.
 """
 
 from collections.abc import Callable
@@ -144,6 +146,11 @@ class KpiEnvelopeSerializer(serializers.Serializer):
     from_month = serializers.CharField(help_text="The period's first month, YYYY-MM.")
     to_month = serializers.CharField(help_text="The period's last month, YYYY-MM (inclusive).")
     product = serializers.CharField(allow_null=True, help_text="The product filtered on; null for every product.")
+    as_of = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the figures were computed: the book-wide KPI rollup's refresh time (hourly) for underwriters, "
+        "admins and analytics readers when it covers the period; null when computed live for this request.",
+    )
 
 
 def _monthly(name: str, row: type[serializers.Serializer], doc: str) -> type[serializers.Serializer]:
@@ -233,6 +240,7 @@ class KpiView(AnalyticsAPIView):
             "from_month": kpis.month_key(query.first_month),
             "to_month": kpis.month_key(query.last_month),
             "product": query.product,
+            "as_of": kpis.as_of(user=request.user, query=query),
             **figures,
         }
         return Response(self.get_serializer(payload).data)

@@ -10,8 +10,6 @@ from django.template.loader import get_template
 from django.templatetags.static import static
 from django.urls import reverse
 
-from tests.reports.test_kpis import kpi_book  # noqa: F401 (the fixture)
-
 pytestmark = pytest.mark.django_db
 
 URL = reverse("reports:dashboard")
@@ -23,7 +21,7 @@ def chart(response, chart_id: str):
     return next(chart for chart in response.context["charts"] if chart.id == chart_id)
 
 
-def test_an_underwriter_sees_every_kpi_as_a_chart_with_its_data(kpi_book, personas, client):  # noqa: F811
+def test_an_underwriter_sees_every_kpi_as_a_chart_with_its_data(kpi_book, personas, client):
     client.force_login(personas.underwriter)
     response = client.get(URL, Q1_2025)
     assert response.status_code == 200
@@ -48,7 +46,7 @@ def test_an_underwriter_sees_every_kpi_as_a_chart_with_its_data(kpi_book, person
     assert "North Agency" in html
 
 
-def test_the_filters_narrow_the_charts(kpi_book, personas, client):  # noqa: F811
+def test_the_filters_narrow_the_charts(kpi_book, personas, client):
     client.force_login(personas.admin)
     response = client.get(URL, {**Q1_2025, "product": "test-auto-b"})
     assert response.status_code == 200

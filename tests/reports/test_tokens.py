@@ -13,8 +13,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from insurance.core.exceptions import ServiceError
-from reports.models import AnalyticsToken
-from reports.services import analytics_token_issue, analytics_token_revoke, token_hash
+from reports.models import AnalyticsToken, token_hash
+from reports.services import analytics_token_issue, analytics_token_revoke
 from tests.reports.conftest import feed_url
 
 pytestmark = pytest.mark.django_db
