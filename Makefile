@@ -47,7 +47,7 @@ test: $(VENV)/.installed-dev
 	elif [ -z "$$DATABASE_URL" ]; then \
 		echo "make test: no PostgreSQL on 127.0.0.1:5432 and no DATABASE_URL: running on SQLite, PostgreSQL-only tests skipped"; \
 	fi; \
-	$(PY) -m pytest $(PYTEST_ARGS)
+	CHECK_TEMPLATES=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

@@ -1,12 +1,33 @@
 """Every read in accounts, always given the user it is for."""
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from .models import CustomerProfile, User
 
+MAX_SEARCH_TERMS = 5
+
 
 def customer_profile_list(*, user: User, search: str = "") -> QuerySet[CustomerProfile]:
+    """Customer profiles the user may see (an agent: their book; staff: everyone), optionally searched.
+
+    Each word of `search` must match the first or last name, username, email or customer number (the imported
+    reference, or the profile's id when the word is a number), so "ada lovelace" finds Ada Lovelace.
+    """
     queryset = CustomerProfile.objects.restrict(user, "view").select_related("user", "agent__user")
-    if search:
-        queryset = queryset.filter(user__last_name__icontains=search) | queryset.filter(user__email__icontains=search)
+    for term in search.split()[:MAX_SEARCH_TERMS]:
+        match = (
+            Q(user__first_name__icontains=term)
+            | Q(user__last_name__icontains=term)
+            | Q(user__username__icontains=term)
+            | Q(user__email__icontains=term)
+            | Q(external_reference__icontains=term)
+        )
+        if term.isdigit():
+            match |= Q(pk=int(term))
+        queryset = queryset.filter(match)
     return queryset
+
+
+def own_customer_profile(*, user: User) -> CustomerProfile | None:
+    """The signed-in user's own customer profile, if they have one."""
+    return CustomerProfile.objects.restrict(user, "view").filter(user=user).select_related("agent__user").first()

@@ -2,7 +2,8 @@ from django.apps import AppConfig
 
 from insurance.core.roles import Role
 
-CLAIM_PARTS = ["claimdocument", "extractedfield", "claimevent", "claimdecision", "payment"]
+# What customers and agents only read about their claims (documents, which they also add, are declared apart).
+CLAIM_PARTS = ["extractedfield", "claimevent", "claimdecision", "payment"]
 
 
 class ClaimsConfig(AppConfig):

@@ -21,6 +21,18 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
 AUTOMATIC = frozenset({S.SUBMITTED, S.UNDER_REVIEW})
 
 
+def public_status(status: str) -> str:
+    """What a claimant or agent is told: an investigation looks like any other review from outside."""
+    return S.UNDER_REVIEW if status == S.INVESTIGATION else status
+
+
+def shown_status(status: str, *, handler: bool) -> tuple[str, str]:
+    """(value, label) of a claim status as this user is told it: handlers see it as it is, others `public_status`.
+    Every page showing a claim's status goes through here (the `claim_status` template tag, the claim pages)."""
+    value = status if handler else public_status(status)
+    return value, S(value).label
+
+
 def allowed_actions(status: str) -> list[str]:
     return [action for action, (sources, _) in TRANSITIONS.items() if status in sources]
 

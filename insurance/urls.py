@@ -5,8 +5,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from accounts.views import HomeView
 from insurance.core.views import health_view
+from reports.views import HomeView
 
 api_patterns = [
     path("accounts/", include("accounts.api.urls")),
@@ -23,8 +23,11 @@ urlpatterns = [
     path("", HomeView.as_view(), name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("accounts.auth_urls")),
     path("accounts/", include("accounts.urls")),
     path("reports/", include("reports.urls")),
+    path("policies/", include("policies.urls")),
+    path("claims/", include("claims.urls")),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
     path("health/", health_view, name="health"),

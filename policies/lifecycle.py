@@ -4,6 +4,8 @@ One table, read by the services (to refuse an illegal transition with 409 naming
 the admin (to offer only what is possible), and the tests (which walk every state and action pair).
 """
 
+from datetime import date, timedelta
+
 from insurance.core.exceptions import TransitionNotAllowed
 
 from .choices import PolicyStatus as S
@@ -37,6 +39,12 @@ def check(status: str, action: str) -> str:
     if status not in sources:
         raise TransitionNotAllowed(current=status, requested=action, allowed=allowed_actions(status))
     return target
+
+
+def lapses_on(oldest_overdue: date, grace_period_days: int) -> date:
+    """The day cover ends for an unpaid instalment due on `oldest_overdue`: the day after its grace period. The
+    lapse service dates a lapse so even when its run comes late, and the renewals page forecasts with it."""
+    return oldest_overdue + timedelta(days=grace_period_days + 1)
 
 
 def in_force_on(policy, day) -> tuple[bool, str]:

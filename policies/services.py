@@ -780,8 +780,7 @@ def policy_lapse(*, actor, policy: Policy, today: date | None = None) -> Policy:
         raise ConflictError("No instalment is unpaid past the grace period.", code="nothing_overdue")
     with acting_as(actor):
         policy.status = target
-        # Cover ends when the grace period ran out, even if this run comes late.
-        policy.lapsed_on = oldest.due_date + grace + timedelta(days=1)
+        policy.lapsed_on = lifecycle.lapses_on(oldest.due_date, policy.product.grace_period_days)
         policy.save()
         events.record(policy=policy, kind="lapsed", actor=actor, message="Lapsed: instalment unpaid after grace")
     notify_after_commit(policy, "lapsed")

@@ -1,11 +1,14 @@
-"""Portal pages of reports: the KPI dashboard for underwriters and admins."""
+"""Portal pages of reports: the role home pages, the customer 360 view and the KPI dashboard."""
 
+from django.http import Http404
+from django.utils import timezone
 from django.views.generic import TemplateView
 
+from accounts.models import CustomerProfile
 from insurance.core.roles import Role
 from insurance.core.views import RoleRequiredMixin
 
-from . import kpis
+from . import kpis, portal
 from .dashboard import charts
 from .forms import KpiFilterForm
 
@@ -41,3 +44,52 @@ class KpiDashboardView(RoleRequiredMixin, TemplateView):
         )
         context["chart_specs"] = [chart.as_json() for chart in context["charts"]]
         return self.render_to_response(context)
+
+
+HOME_TEMPLATES = {
+    "customer": "reports/home_customer.html",
+    "agent": "reports/home_agent.html",
+    "staff": "reports/home_staff.html",
+    "none": "reports/home_none.html",
+}
+
+
+class HomeView(TemplateView):
+    """Where every signed-in user lands: the page made for their role (`portal.home_kind`), with the few things
+    that role does every day; a user with no role yet gets a page saying whom to ask."""
+
+    def get_template_names(self) -> list[str]:
+        return [HOME_TEMPLATES[portal.home_kind(self.request.user)]]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        today = timezone.localdate()
+        kind = portal.home_kind(user)
+        context.update(today=today, home_kind=kind)
+        if kind == "customer":
+            context.update(portal.customer_home(user=user, today=today))
+        elif kind == "agent":
+            context.update(portal.agent_home(user=user, today=today))
+        elif kind == "staff":
+            context.update(portal.staff_home(user=user))
+        return context
+
+
+class Customer360View(RoleRequiredMixin, TemplateView):
+    """One customer on one page for their agent and for staff: policies, claims, payments, premiums due, segment
+    and renewals due. Another agent's customer is 404 (the profile is out of the viewer's scope)."""
+
+    allowed_roles = (Role.AGENT, Role.UNDERWRITER, Role.ADMIN)
+    template_name = "reports/customer_360.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        try:
+            profile = portal.customer_for_360(user=self.request.user, pk=self.kwargs["pk"])
+        except CustomerProfile.DoesNotExist:
+            raise Http404("No such customer.") from None
+        today = timezone.localdate()
+        context.update(profile=profile, today=today)
+        context.update(portal.customer_360(user=self.request.user, profile=profile, today=today))
+        return context

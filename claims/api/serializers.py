@@ -7,7 +7,8 @@ from rest_framework import serializers
 from policies.models import Policy
 
 from .. import lifecycle, selectors
-from ..choices import ClaimStatus, DecisionOutcome, InvestigationOutcome, LossType
+from ..choices import DecisionOutcome, InvestigationOutcome, LossType
+from ..lifecycle import public_status
 from ..models import Claim, ClaimDecision, ClaimDocument, ClaimEvent, ClaimNote, ExtractedField, Payment
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -61,11 +62,6 @@ class ClaimEventSerializer(serializers.ModelSerializer):
         model = ClaimEvent
         fields = ["kind", "message", "actor", "from_status", "to_status", "created_at"]
         read_only_fields = fields
-
-
-def public_status(status: str) -> str:
-    """What a claimant or agent is told: an investigation looks like any other review from outside."""
-    return ClaimStatus.UNDER_REVIEW if status == ClaimStatus.INVESTIGATION else status
 
 
 # Checks whose reasons stay with the handlers: the fraud finding, and what a person wrote when deciding.

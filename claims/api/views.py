@@ -1,6 +1,5 @@
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.http import FileResponse, Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
@@ -14,6 +13,7 @@ from insurance.core.api.viewsets import ScopedViewSetMixin
 from insurance.core.exceptions import ServiceError
 
 from .. import idempotency, selectors, services
+from ..downloads import document_response
 from ..filters import ClaimFilter
 from ..models import Claim, ClaimDocument, ExtractedField
 from .serializers import (
@@ -49,12 +49,6 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     required=False,
     description="Send the same key when retrying: the first result is returned instead of doing the work twice.",
 )
-
-
-def download_name(document: ClaimDocument) -> str:
-    """The display name with the extension of what the file really is (evil.html holding a PNG is evil.png)."""
-    stem = document.original_name.rsplit(".", 1)[0] if "." in document.original_name else document.original_name
-    return f"{stem or 'document'}.{'jpg' if document.kind == 'jpeg' else document.kind}"
 
 
 def _read_uploads(files, field: str = "documents") -> list[services.PreparedDocument]:
@@ -169,17 +163,7 @@ class ClaimViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
     def download(self, request, pk=None, document_pk=None):
         if not request.user.has_perm("claims.view_claimdocument"):
             raise PermissionDenied("Your role may not open claim documents.")
-        try:
-            document = selectors.document_for_download(user=request.user, claim_pk=pk, document_pk=document_pk)
-            handle = document.file.open("rb")
-        except (ClaimDocument.DoesNotExist, ValueError, FileNotFoundError):
-            raise Http404 from None
-        response = FileResponse(
-            handle, as_attachment=True, filename=download_name(document), content_type=document.mime
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        return response
+        return document_response(user=request.user, claim_pk=pk, document_pk=document_pk)
 
     @extend_schema(responses={200: ClaimSerializer(many=True), **ERRORS}, summary="Claims waiting for a person")
     @action(detail=False, methods=["get"], url_path="review-queue")

@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from . import health
-from .roles import has_role
+from .roles import holds_role
 from .scoping import restrict_queryset
 
 
@@ -25,7 +25,7 @@ class RoleRequiredMixin(AccessMixin):
         user = request.user
         if not user.is_authenticated:
             return self.handle_no_permission()
-        if not (user.is_superuser or has_role(user, *self.allowed_roles)):
+        if not holds_role(user, *self.allowed_roles):
             raise PermissionDenied("This page is not available to your role.")
         return super().dispatch(request, *args, **kwargs)
 

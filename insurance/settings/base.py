@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "guardian",
     "simple_history",
     "django_celery_beat",
+    "axes",
     *PROJECT_APPS,
 ]
 
@@ -52,6 +53,8 @@ MIDDLEWARE = [
     "insurance.core.confinement.ConfinementMiddleware",
     # Makes the request's user the actor of history rows written during a web request.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page (AXES_LOCKOUT_TEMPLATE).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "insurance.urls"
@@ -67,6 +70,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.navigation.portal_nav",
             ],
         },
     },
@@ -79,6 +83,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username and IP before any password is checked (django-axes).
+    "accounts.backends.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -95,6 +101,15 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60 * 24)  # a reset link works for a day
+
+# Lockout (django-axes): five failed logins for one username from one IP address lock that pair out for 15 minutes;
+# a successful login before the limit starts the count again. Attempts are kept in the database (axes' models).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 
 # History is for reading: reverting a row from its history would bypass the services (locks, checks, timeline).
 SIMPLE_HISTORY_REVERT_DISABLED = True
@@ -244,7 +259,19 @@ ANALYTICS_PAGE_SIZE = env.int("ANALYTICS_PAGE_SIZE", default=1000)
 ANALYTICS_MAX_PAGE_SIZE = env.int("ANALYTICS_MAX_PAGE_SIZE", default=5000)
 
 # Routes that answer anonymous requests; every other route denies them (tests/core/test_anonymous.py holds this).
-ANONYMOUS_ALLOWED_URL_NAMES = ["health", "schema", "swagger-ui", "redoc", "login", "admin:login"]
+ANONYMOUS_ALLOWED_URL_NAMES = [
+    "health",
+    "schema",
+    "swagger-ui",
+    "redoc",
+    "login",
+    "admin:login",
+    # Forgotten passwords: asked for, and the emailed link followed, before signing in.
+    "password_reset",
+    "password_reset_done",
+    "password_reset_confirm",
+    "password_reset_complete",
+]
 
 LOGGING = {
     "version": 1,
@@ -252,5 +279,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # axes: lockouts are warnings; each successful login's info line is noise (the access log keeps it).
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

@@ -23,8 +23,9 @@ def test_home_lists_only_customers_in_scope(client, personas):
     client.force_login(personas.alice_agent)
     response = client.get(reverse("home"))
     assert response.status_code == 200
-    names = [str(profile) for profile in response.context["customers"]]
+    names = [str(profile) for profile in response.context["customers"].rows]
     assert names == [str(personas.alice.customer_profile)]
+    assert response.context["customers"].count == 1
 
 
 @pytest.mark.django_db
