@@ -11,6 +11,9 @@ from rest_framework.test import APIClient
 from insurance.core.roles import Role
 from tests.accounts.factories import AgentProfileFactory, CustomerProfileFactory, UserFactory
 
+# CHECK_TEMPLATES=1 (make test): a run of the whole suite fails when a project template was never rendered.
+pytest_plugins = ["tests.template_coverage"]
+
 
 def _database_vendor() -> str:
     from django.conf import settings
