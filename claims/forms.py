@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from insurance.core.exceptions import ServiceError
+from insurance.core.forms import DateInput
 
 from . import services
 from .choices import LossType
@@ -99,7 +100,7 @@ class ClaimCreateForm(DocumentsMixin, forms.Form):
     """First notice of loss: the policy, what happened, the amount and the documents."""
 
     policy = forms.ModelChoiceField(queryset=None, empty_label="Choose a policy")
-    incident_date = forms.DateField(label="Date of the loss", widget=forms.DateInput(attrs={"type": "date"}))
+    incident_date = forms.DateField(label="Date of the loss", widget=DateInput)
     incident_time = forms.TimeField(
         label="Time of the loss",
         required=False,

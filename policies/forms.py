@@ -7,14 +7,12 @@ from decimal import Decimal
 from django import forms
 from django.utils import timezone
 
+from insurance.core.forms import DateInput
+
 from .choices import VehicleUse
 from .models import Policy, Product
 
 MAX_VALUE = Decimal("100000000")  # services.MAX_INSURED_VALUE, said again so the browser can refuse it early
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 class QuoteStartForm(forms.Form):

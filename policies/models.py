@@ -154,7 +154,11 @@ class RatingBand(BaseModel):
         ordering = ["factor", "lower", "value"]
 
     def __str__(self) -> str:
-        return self.label or self.value or f"{self.lower} to {self.upper}"
+        if self.label or self.value:
+            return self.label or self.value
+        if self.upper is None:
+            return f"{self.lower} and over"
+        return f"under {self.upper}" if self.lower is None else f"{self.lower} to {self.upper}"
 
 
 class UnderwritingRule(BaseModel):

@@ -1,4 +1,5 @@
-"""What every portal form shares: a service's refusal shown on the form that asked for it, never as a 500."""
+"""What every portal form shares: a service's refusal shown on the form that asked for it (never a 500), and date
+inputs the browser can read."""
 
 from collections.abc import Mapping
 
@@ -53,3 +54,13 @@ def add_service_error(
         form.add_error(None, unplaced)
     elif not placed:
         form.add_error(None, FALLBACK_MESSAGE)
+
+
+class DateInput(forms.DateInput):
+    """`<input type="date">` reads and writes ISO dates only, whatever the site's locale formats dates as (en-gb would
+    write 05/12/2026, which the browser shows as an empty field)."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None, format="%Y-%m-%d"):
+        super().__init__(attrs, format=format)

@@ -7,6 +7,7 @@ import pytest
 
 from policies import services
 from policies.choices import InstalmentStatus
+from policies.models import RatingBand
 from policies.rating import pro_rata
 from tests.policies.conftest import EFFECTIVE
 from tests.policies.factories import pay, quote
@@ -335,3 +336,13 @@ def test_a_short_term_is_priced_pro_rata(book, product):
     (line,) = policy.rating_breakdown["lines"]
     assert line["factors"][-1]["factor"] == "short-term"
     assert line["factors"][-1]["multiplier"] == "0.4959"
+
+
+@pytest.mark.parametrize(
+    ("lower", "upper", "label"),
+    [("500.00", None, "500.00 and over"), (None, "25.00", "under 25.00"), ("25.00", "70.00", "25.00 to 70.00")],
+)
+def test_a_band_names_its_open_ends_in_words(lower, upper, label):
+    """The premium breakdown shows bands by name: an open end reads as words, never as 'None'."""
+    band = RatingBand(lower=lower and Decimal(lower), upper=upper and Decimal(upper))
+    assert str(band) == label
