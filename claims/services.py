@@ -312,6 +312,9 @@ def document_process(*, actor, document_id: int) -> ClaimDocument:
             kind="document_processed",
             actor=actor,
             message=message,
+            # A failure's reason is the reader's own message (it may name server files): handlers only. Claimants
+            # see the document as "could not be read automatically" in its list.
+            customer_visible=result is not None,
             document=document.pk,
             status=document.status,
         )

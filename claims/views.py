@@ -19,6 +19,7 @@ from insurance.core.exceptions import ServiceError
 from insurance.core.forms import add_service_error
 from insurance.core.roles import Role, has_role
 from insurance.core.views import RoleRequiredMixin, ScopedObjectMixin
+from policies.selectors import policy_summaries
 
 from . import lifecycle, selectors, services
 from .choices import ClaimStatus, DecisionOutcome
@@ -122,10 +123,16 @@ class ClaimCreateView(RoleRequiredMixin, FormView):
         return {**super().get_form_kwargs(), "policies": selectors.fileable_policies(user=self.request.user)}
 
     def get_initial(self):
+        """`?policy=<pk>` preselects a policy. Like every id a page takes, one outside the user's scope is 404; one
+        in scope that takes no claim (not in force) is only not preselected."""
         initial = super().get_initial()
         wanted = self.request.GET.get("policy", "")
-        if wanted.isdigit():
-            initial["policy"] = selectors.fileable_policies(user=self.request.user).filter(pk=wanted).first()
+        if not wanted:
+            return initial
+        user = self.request.user
+        if not wanted.isdigit() or not policy_summaries(user=user).filter(pk=wanted).exists():
+            raise Http404("No such policy among those you may see.")
+        initial["policy"] = selectors.fileable_policies(user=user).filter(pk=wanted).first()
         return initial
 
     def get_context_data(self, **kwargs):

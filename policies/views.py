@@ -187,6 +187,10 @@ class PolicyBindView(RoleRequiredMixin, PolicyObjectMixin, DetailView):
             raise PermissionDenied("Your role may not bind policies.")
         return super().dispatch(request, *args, **kwargs)
 
+    def get_queryset(self):
+        # Binding has its own row rule, as in the API: a per-object grant to see a quote never lets its holder buy it.
+        return super().get_queryset().restrict(self.request.user, "bind")
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         policy = self.object

@@ -181,9 +181,13 @@ class ClaimSerializer(serializers.ModelSerializer):
     @extend_schema_field(ClaimEventSerializer(many=True))
     def get_timeline(self, claim: Claim) -> list[dict]:
         events = claim.events.all()
-        if not _for_handler(self.context):
-            events = [event for event in events if event.customer_visible]
-        return ClaimEventSerializer(events, many=True).data
+        if _for_handler(self.context):
+            return ClaimEventSerializer(events, many=True).data
+        shown = ClaimEventSerializer([event for event in events if event.customer_visible], many=True).data
+        for event in shown:  # an approval after an investigation starts, for the claimant, from a review
+            event["from_status"] = public_status(event["from_status"])
+            event["to_status"] = public_status(event["to_status"])
+        return shown
 
     def to_representation(self, claim):
         data = super().to_representation(claim)
