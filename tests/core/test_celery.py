@@ -116,7 +116,8 @@ def test_a_real_worker_runs_a_task_from_the_broker_and_records_the_actor(persona
         text=True,
     )
     try:
-        client = app.__class__("test-client", broker=broker_url)
+        # Not the current app: shared tasks of later tests would go to this broker instead of running eagerly.
+        client = app.__class__("test-client", broker=broker_url, set_as_current=False)
         client.conf.task_serializer = "json"
         client.send_task("accounts.tasks.revoke_expired_object_grants", queue=queue)
         deadline = time.monotonic() + 60
