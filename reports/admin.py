@@ -7,7 +7,7 @@ from insurance.core.admin import AuditedModelAdmin, ReadOnlyModelAdmin, service_
 from insurance.core.roles import Role
 
 from . import services
-from .models import AnalyticsToken, CustomerSegment, KpiRollup, KpiRollupPart, SegmentationRun
+from .models import AnalyticsToken, CustomerSegment, KpiRollup, KpiRollupAgentMonth, KpiRollupPart, SegmentationRun
 
 
 class AnalyticsTokenIssueForm(forms.ModelForm):
@@ -114,3 +114,12 @@ class KpiRollupPartAdmin(ReadOnlyModelAdmin):
     list_display = ("rollup", "family", "month")
     list_filter = ("family",)
     list_select_related = ("rollup",)
+
+
+@admin.register(KpiRollupAgentMonth)
+class KpiRollupAgentMonthAdmin(ReadOnlyModelAdmin):
+    """One agent's sums for one month and product of a rollup, as agent performance reads them."""
+
+    list_display = ("rollup", "month", "agent_id", "agency", "product_code", "currency", "policies_written", "claims")
+    list_filter = ("month",)
+    search_fields = ("agency",)

@@ -140,7 +140,6 @@ class KpiRollupPart(BaseModel):
         LOSSES = "losses", "Losses by accident month"
         HANDLING = "handling", "Decisions and referrals by report month"
         RENEWALS = "renewals", "Renewals by expiry month"
-        AGENTS = "agents", "Agent performance"
         STAYS = "stays", "Status stays by the month they ended"
 
     rollup = models.ForeignKey(KpiRollup, on_delete=models.CASCADE, related_name="parts")
@@ -159,3 +158,44 @@ class KpiRollupPart(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.family} {self.month} of rollup #{self.rollup_id}"
+
+
+class KpiRollupAgentMonth(BaseModel):
+    """One selling agent's sums for one month, currency and product in a rollup: what `kpis._agent_cells` computes
+    for a one-month period. Agent performance for a period is their sum, done by the database: a book has thousands
+    of agents, too many rows to add up in Python within a request."""
+
+    rollup = models.ForeignKey(KpiRollup, on_delete=models.CASCADE, related_name="agent_months")
+    month = models.CharField(max_length=7, help_text="YYYY-MM (UTC).")
+    agent_id = models.BigIntegerField(null=True, blank=True, help_text="The agent profile; empty for direct business.")
+    agency = models.CharField(max_length=200, blank=True, null=True)
+    currency = models.CharField(max_length=3)
+    product_code = models.CharField(max_length=40)
+    policies_written = models.PositiveIntegerField(default=0)
+    written_premium = models.DecimalField(max_digits=28, decimal_places=10, default=0)
+    earned_premium = models.DecimalField(max_digits=28, decimal_places=10, default=0)
+    claims = models.PositiveIntegerField(default=0)
+    paid = models.DecimalField(max_digits=28, decimal_places=10, default=0)
+    incurred = models.DecimalField(max_digits=28, decimal_places=10, default=0)
+    concluded = models.PositiveIntegerField(default=0)
+    confirmed_fraud = models.PositiveIntegerField(default=0)
+
+    scope_owner_field = None
+
+    SUMS = (
+        "policies_written",
+        "written_premium",
+        "earned_premium",
+        "claims",
+        "paid",
+        "incurred",
+        "concluded",
+        "confirmed_fraud",
+    )
+
+    class Meta:
+        ordering = ["rollup_id", "month", "agent_id"]
+        indexes = [models.Index(fields=["rollup", "month", "product_code"], name="kpi_rollup_agent_month_idx")]
+
+    def __str__(self) -> str:
+        return f"agent {self.agent_id} {self.month} {self.product_code} of rollup #{self.rollup_id}"

@@ -13,10 +13,12 @@ character.
 from collections.abc import Iterable
 from decimal import Decimal
 
+from django.db.models import Sum
+
 from insurance.core.roles import Role, user_roles
 from insurance.core.scoping import is_unrestricted
 
-from .models import KpiRollup, KpiRollupPart
+from .models import KpiRollup, KpiRollupAgentMonth, KpiRollupPart
 from .selectors import sees_handler_columns
 
 Family = KpiRollupPart.Family
@@ -69,17 +71,22 @@ class ServedRollup:
         return cells
 
     def agent_cells(self) -> tuple[dict[tuple, dict], dict]:
-        """(agent id, currency) -> sums and agent id -> agency, as `kpis._agent_cells` returns them."""
-        from .kpis import _add  # the one way cells are summed
-
+        """(agent id, currency) -> sums and agent id -> agency, as `kpis._agent_cells` returns them, summed over the
+        period's months (and the product's rows) by the database."""
+        rows = KpiRollupAgentMonth.objects.filter(rollup=self.rollup, month__in=self.months)
+        if self.product is not None:
+            rows = rows.filter(product_code=self.product)
         sums: dict[tuple, dict] = {}
         agencies: dict = {}
-        for _month, part in self._parts(Family.AGENTS):
-            agencies.update((agent_id, agency) for agent_id, agency in part["agencies"])
-            for agent_id, currency, product, values in part["rows"]:
-                if self._wanted(product):
-                    _add(sums, (agent_id, currency), decode_sums(values))
-        return sums, {agent_id: agencies.get(agent_id) for agent_id, _ in sums}
+        for row in (
+            rows.order_by()
+            .values("agent_id", "agency", "currency")
+            .annotate(**{name: Sum(name) for name in KpiRollupAgentMonth.SUMS})
+        ):
+            agent_id, currency = row.pop("agent_id"), row.pop("currency")
+            agencies[agent_id] = row.pop("agency")
+            sums[agent_id, currency] = row
+        return sums, agencies
 
     def stay_histograms(self) -> dict[tuple[str, str], dict]:
         """(status, month) -> stays, seconds and bucket counts, over the period's products."""

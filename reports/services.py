@@ -18,7 +18,7 @@ from insurance.core.exceptions import ServiceError, field_error, required_text
 from insurance.core.roles import Role, has_role
 
 from . import kpis
-from .models import AnalyticsToken, KpiRollup, KpiRollupPart, token_hash
+from .models import AnalyticsToken, KpiRollup, KpiRollupAgentMonth, KpiRollupPart, token_hash
 from .rollup import Family, encode_sums, reads_whole_book
 
 # Recognisable in logs and secret scanners, and never taken for one of DRF's 40-hex-digit tokens.
@@ -83,13 +83,16 @@ def _by_month(cells: kpis.Cells) -> dict[str, list]:
     return entries
 
 
-def _rollup_parts(reader, first: date, last: date) -> dict[tuple[str, str], object]:
-    """(family, month) -> the part's JSON, computed by the live KPI functions as `reader` (the whole book).
+def _rollup_parts(reader, first: date, last: date) -> tuple[dict[tuple[str, str], object], list[dict]]:
+    """(family, month) -> the part's JSON, and the agents' monthly sums, computed by the live KPI functions as
+    `reader` (the whole book).
 
     Premium, exposure and agent figures depend on the period they are asked for (which policies it overlaps), so
-    they are computed one month at a time and summed when read; the others are keyed by month already."""
+    they are computed one month at a time and summed when read; the others are keyed by month already. Agents' sums
+    are rows (`KpiRollupAgentMonth`), summed by the database when read."""
     whole = kpis.KpiQuery(first_month=first, last_month=last)
     parts: dict[tuple[str, str], object] = {}
+    agent_months: list[dict] = []
     for family in (Family.LOSSES, Family.HANDLING, Family.RENEWALS):
         for month, entries in _by_month(kpis.LIVE_CELLS[family](reader, whole)).items():
             parts[family, month] = entries
@@ -103,12 +106,18 @@ def _rollup_parts(reader, first: date, last: date) -> dict[tuple[str, str], obje
         for key, entries in _by_month(kpis.LIVE_CELLS[Family.POLICIES](reader, one)).items():
             parts[Family.POLICIES, key] = entries
         sums, agencies = kpis._agent_cells(reader, one, by_product=True)
-        if sums:
-            parts[Family.AGENTS, kpis.month_key(month)] = {
-                "rows": [[*key, encode_sums(values)] for key, values in sorted(sums.items(), key=str)],
-                "agencies": sorted(agencies.items(), key=str),
+        agent_months.extend(
+            {
+                "month": kpis.month_key(month),
+                "agent_id": agent,
+                "agency": agencies[agent],
+                "currency": currency,
+                "product_code": product,
+                **values,
             }
-    return parts
+            for (agent, currency, product), values in sums.items()
+        )
+    return parts, agent_months
 
 
 def kpi_rollup_refresh(*, actor, today: date | None = None) -> KpiRollup:
@@ -129,7 +138,7 @@ def kpi_rollup_refresh(*, actor, today: date | None = None) -> KpiRollup:
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 cursor.execute("SET LOCAL jit = off")
                 cursor.execute("SET LOCAL work_mem = '64MB'")
-        parts = _rollup_parts(reader, first, last)
+        parts, agent_months = _rollup_parts(reader, first, last)
     with transaction.atomic(), acting_as(actor):
         # Derived rows, written in bulk: the rollup row and its history are their audit.
         KpiRollupPart.objects.bulk_create(
@@ -138,6 +147,9 @@ def kpi_rollup_refresh(*, actor, today: date | None = None) -> KpiRollup:
                 for (family, month), sums in sorted(parts.items())
             ],
             batch_size=500,
+        )
+        KpiRollupAgentMonth.objects.bulk_create(
+            (KpiRollupAgentMonth(rollup=rollup, **row) for row in agent_months), batch_size=5000
         )
         rollup.finished_at = timezone.now()
         rollup.seconds = round(time.perf_counter() - started, 3)
@@ -159,7 +171,8 @@ def _drop_old_rollups(*, actor, keep: int) -> None:
     stale_ids = list(stale.values_list("pk", flat=True))
     if not stale_ids:
         return
-    KpiRollupPart.objects.filter(rollup_id__in=stale_ids)._raw_delete(KpiRollupPart.objects.db)
+    for derived in (KpiRollupPart, KpiRollupAgentMonth):
+        derived.objects.filter(rollup_id__in=stale_ids)._raw_delete(derived.objects.db)
     with acting_as(actor):
         for old in KpiRollup.objects.filter(pk__in=stale_ids):
             old.delete()
