@@ -7,81 +7,136 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('reports', '0003_kpi_rollup'),
+        ("reports", "0003_kpi_rollup"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='historicalkpirolluppart',
-            name='family',
-            field=models.CharField(choices=[('policies', 'Premium and exposure'), ('losses', 'Losses by accident month'), ('handling', 'Decisions and referrals by report month'), ('renewals', 'Renewals by expiry month'), ('stays', 'Status stays by the month they ended')], max_length=20),
+            model_name="historicalkpirolluppart",
+            name="family",
+            field=models.CharField(
+                choices=[
+                    ("policies", "Premium and exposure"),
+                    ("losses", "Losses by accident month"),
+                    ("handling", "Decisions and referrals by report month"),
+                    ("renewals", "Renewals by expiry month"),
+                    ("stays", "Status stays by the month they ended"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='kpirolluppart',
-            name='family',
-            field=models.CharField(choices=[('policies', 'Premium and exposure'), ('losses', 'Losses by accident month'), ('handling', 'Decisions and referrals by report month'), ('renewals', 'Renewals by expiry month'), ('stays', 'Status stays by the month they ended')], max_length=20),
+            model_name="kpirolluppart",
+            name="family",
+            field=models.CharField(
+                choices=[
+                    ("policies", "Premium and exposure"),
+                    ("losses", "Losses by accident month"),
+                    ("handling", "Decisions and referrals by report month"),
+                    ("renewals", "Renewals by expiry month"),
+                    ("stays", "Status stays by the month they ended"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.CreateModel(
-            name='HistoricalKpiRollupAgentMonth',
+            name="HistoricalKpiRollupAgentMonth",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(blank=True, db_index=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, db_index=True, editable=False)),
-                ('month', models.CharField(help_text='YYYY-MM (UTC).', max_length=7)),
-                ('agent_id', models.BigIntegerField(blank=True, help_text='The agent profile; empty for direct business.', null=True)),
-                ('agency', models.CharField(blank=True, max_length=200, null=True)),
-                ('currency', models.CharField(max_length=3)),
-                ('product_code', models.CharField(max_length=40)),
-                ('policies_written', models.PositiveIntegerField(default=0)),
-                ('written_premium', models.DecimalField(decimal_places=10, default=0, max_digits=28)),
-                ('earned_premium', models.DecimalField(decimal_places=10, default=0, max_digits=28)),
-                ('claims', models.PositiveIntegerField(default=0)),
-                ('paid', models.DecimalField(decimal_places=10, default=0, max_digits=28)),
-                ('incurred', models.DecimalField(decimal_places=10, default=0, max_digits=28)),
-                ('concluded', models.PositiveIntegerField(default=0)),
-                ('confirmed_fraud', models.PositiveIntegerField(default=0)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('rollup', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='reports.kpirollup')),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("created_at", models.DateTimeField(blank=True, db_index=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, db_index=True, editable=False)),
+                ("month", models.CharField(help_text="YYYY-MM (UTC).", max_length=7)),
+                (
+                    "agent_id",
+                    models.BigIntegerField(
+                        blank=True, help_text="The agent profile; empty for direct business.", null=True
+                    ),
+                ),
+                ("agency", models.CharField(blank=True, max_length=200, null=True)),
+                ("currency", models.CharField(max_length=3)),
+                ("product_code", models.CharField(max_length=40)),
+                ("policies_written", models.PositiveIntegerField(default=0)),
+                ("written_premium", models.DecimalField(decimal_places=10, default=0, max_digits=28)),
+                ("earned_premium", models.DecimalField(decimal_places=10, default=0, max_digits=28)),
+                ("claims", models.PositiveIntegerField(default=0)),
+                ("paid", models.DecimalField(decimal_places=10, default=0, max_digits=28)),
+                ("incurred", models.DecimalField(decimal_places=10, default=0, max_digits=28)),
+                ("concluded", models.PositiveIntegerField(default=0)),
+                ("confirmed_fraud", models.PositiveIntegerField(default=0)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "rollup",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="reports.kpirollup",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical kpi rollup agent month',
-                'verbose_name_plural': 'historical kpi rollup agent months',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical kpi rollup agent month",
+                "verbose_name_plural": "historical kpi rollup agent months",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='KpiRollupAgentMonth',
+            name="KpiRollupAgentMonth",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
-                ('month', models.CharField(help_text='YYYY-MM (UTC).', max_length=7)),
-                ('agent_id', models.BigIntegerField(blank=True, help_text='The agent profile; empty for direct business.', null=True)),
-                ('agency', models.CharField(blank=True, max_length=200, null=True)),
-                ('currency', models.CharField(max_length=3)),
-                ('product_code', models.CharField(max_length=40)),
-                ('policies_written', models.PositiveIntegerField(default=0)),
-                ('written_premium', models.DecimalField(decimal_places=10, default=0, max_digits=28)),
-                ('earned_premium', models.DecimalField(decimal_places=10, default=0, max_digits=28)),
-                ('claims', models.PositiveIntegerField(default=0)),
-                ('paid', models.DecimalField(decimal_places=10, default=0, max_digits=28)),
-                ('incurred', models.DecimalField(decimal_places=10, default=0, max_digits=28)),
-                ('concluded', models.PositiveIntegerField(default=0)),
-                ('confirmed_fraud', models.PositiveIntegerField(default=0)),
-                ('rollup', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='agent_months', to='reports.kpirollup')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True, db_index=True)),
+                ("month", models.CharField(help_text="YYYY-MM (UTC).", max_length=7)),
+                (
+                    "agent_id",
+                    models.BigIntegerField(
+                        blank=True, help_text="The agent profile; empty for direct business.", null=True
+                    ),
+                ),
+                ("agency", models.CharField(blank=True, max_length=200, null=True)),
+                ("currency", models.CharField(max_length=3)),
+                ("product_code", models.CharField(max_length=40)),
+                ("policies_written", models.PositiveIntegerField(default=0)),
+                ("written_premium", models.DecimalField(decimal_places=10, default=0, max_digits=28)),
+                ("earned_premium", models.DecimalField(decimal_places=10, default=0, max_digits=28)),
+                ("claims", models.PositiveIntegerField(default=0)),
+                ("paid", models.DecimalField(decimal_places=10, default=0, max_digits=28)),
+                ("incurred", models.DecimalField(decimal_places=10, default=0, max_digits=28)),
+                ("concluded", models.PositiveIntegerField(default=0)),
+                ("confirmed_fraud", models.PositiveIntegerField(default=0)),
+                (
+                    "rollup",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="agent_months", to="reports.kpirollup"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['rollup_id', 'month', 'agent_id'],
-                'indexes': [models.Index(fields=['rollup', 'month', 'product_code'], name='kpi_rollup_agent_month_idx')],
+                "ordering": ["rollup_id", "month", "agent_id"],
+                "indexes": [
+                    models.Index(fields=["rollup", "month", "product_code"], name="kpi_rollup_agent_month_idx")
+                ],
             },
         ),
     ]
