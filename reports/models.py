@@ -170,7 +170,7 @@ class KpiRollupAgentMonth(BaseModel):
     agent_id = models.BigIntegerField(null=True, blank=True, help_text="The agent profile; empty for direct business.")
     agency = models.CharField(max_length=200, blank=True, null=True)
     currency = models.CharField(max_length=3)
-    product_code = models.CharField(max_length=40)
+    product_code = models.CharField(max_length=40)  # empty on the row of every product together
     policies_written = models.PositiveIntegerField(default=0)
     written_premium = models.DecimalField(max_digits=28, decimal_places=10, default=0)
     earned_premium = models.DecimalField(max_digits=28, decimal_places=10, default=0)

@@ -72,10 +72,10 @@ class ServedRollup:
 
     def agent_cells(self) -> tuple[dict[tuple, dict], dict]:
         """(agent id, currency) -> sums and agent id -> agency, as `kpis._agent_cells` returns them, summed over the
-        period's months (and the product's rows) by the database."""
-        rows = KpiRollupAgentMonth.objects.filter(rollup=self.rollup, month__in=self.months)
-        if self.product is not None:
-            rows = rows.filter(product_code=self.product)
+        period's months by the database, from the product's rows or the every-product ones ("")."""
+        rows = KpiRollupAgentMonth.objects.filter(
+            rollup=self.rollup, month__in=self.months, product_code=self.product or ""
+        )
         sums: dict[tuple, dict] = {}
         agencies: dict = {}
         for row in (

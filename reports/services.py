@@ -83,16 +83,38 @@ def _by_month(cells: kpis.Cells) -> dict[str, list]:
     return entries
 
 
-def _rollup_parts(reader, first: date, last: date) -> tuple[dict[tuple[str, str], object], list[dict]]:
-    """(family, month) -> the part's JSON, and the agents' monthly sums, computed by the live KPI functions as
-    `reader` (the whole book).
+def _write_agent_months(rollup: KpiRollup, month: date, *, reader) -> None:
+    """One month's sums per agent, currency and product, and per agent and currency over every product
+    (`product_code` ""), so a period without a product filter adds a third as many rows."""
+    one = kpis.KpiQuery(first_month=month, last_month=month)
+    sums, agencies = kpis._agent_cells(reader, one, by_product=True)
+    every_product: dict[tuple, dict] = {}
+    for (agent, currency, _product), values in sums.items():
+        kpis._add(every_product, (agent, currency, ""), values)
+    KpiRollupAgentMonth.objects.bulk_create(
+        (
+            KpiRollupAgentMonth(
+                rollup=rollup,
+                month=kpis.month_key(month),
+                agent_id=agent,
+                agency=agencies[agent],
+                currency=currency,
+                product_code=product,
+                **values,
+            )
+            for (agent, currency, product), values in (*sums.items(), *every_product.items())
+        ),
+        batch_size=5000,
+    )
 
-    Premium, exposure and agent figures depend on the period they are asked for (which policies it overlaps), so
-    they are computed one month at a time and summed when read; the others are keyed by month already. Agents' sums
-    are rows (`KpiRollupAgentMonth`), summed by the database when read."""
+
+def _rollup_parts(reader, first: date, last: date) -> dict[tuple[str, str], object]:
+    """(family, month) -> the part's JSON, computed by the live KPI functions as `reader` (the whole book).
+
+    Premium and exposure depend on the period they are asked for (which policies it overlaps), so they are
+    computed one month at a time and summed when read; the others are keyed by month already."""
     whole = kpis.KpiQuery(first_month=first, last_month=last)
     parts: dict[tuple[str, str], object] = {}
-    agent_months: list[dict] = []
     for family in (Family.LOSSES, Family.HANDLING, Family.RENEWALS):
         for month, entries in _by_month(kpis.LIVE_CELLS[family](reader, whole)).items():
             parts[family, month] = entries
@@ -105,25 +127,18 @@ def _rollup_parts(reader, first: date, last: date) -> tuple[dict[tuple[str, str]
         one = kpis.KpiQuery(first_month=month, last_month=month)
         for key, entries in _by_month(kpis.LIVE_CELLS[Family.POLICIES](reader, one)).items():
             parts[Family.POLICIES, key] = entries
-        sums, agencies = kpis._agent_cells(reader, one, by_product=True)
-        agent_months.extend(
-            {
-                "month": kpis.month_key(month),
-                "agent_id": agent,
-                "agency": agencies[agent],
-                "currency": currency,
-                "product_code": product,
-                **values,
-            }
-            for (agent, currency, product), values in sums.items()
-        )
-    return parts, agent_months
+    return parts
 
 
 def kpi_rollup_refresh(*, actor, today: date | None = None) -> KpiRollup:
     """Recompute the book-wide KPI rollup for the `kpis.MAX_MONTHS` months up to this one, then drop all but the
-    last `ROLLUPS_KEPT` rollups. The sums are read in one repeatable-read snapshot, so every family describes the
-    same moment of the book; requests keep reading the previous rollup until this one is finished."""
+    last `ROLLUPS_KEPT` rollups.
+
+    Everything is read and written in one repeatable-read transaction, so every family describes the same moment of
+    the book and a failed refresh leaves nothing behind (but its unfinished rollup row, dropped a day later);
+    requests keep reading the previous rollup until this one is finished. Agents' sums (thousands of agents a
+    month) are written month by month (`KpiRollupAgentMonth`, summed by the database when read), the rest as one
+    JSON part per family and month."""
     reader = actor if reads_whole_book(actor) else system_account("command")
     last = (today or timezone.now().date()).replace(day=1)
     first = last - relativedelta(months=kpis.MAX_MONTHS - 1)
@@ -131,15 +146,16 @@ def kpi_rollup_refresh(*, actor, today: date | None = None) -> KpiRollup:
     with acting_as(actor):
         rollup = KpiRollup.objects.create(refreshed_by=actor, first_month=first, last_month=last)
     outermost = not connection.in_atomic_block  # a caller's transaction (a test's) keeps its own isolation
-    with transaction.atomic():
+    with transaction.atomic(), acting_as(actor):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 if outermost:
-                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 cursor.execute("SET LOCAL jit = off")
                 cursor.execute("SET LOCAL work_mem = '64MB'")
-        parts, agent_months = _rollup_parts(reader, first, last)
-    with transaction.atomic(), acting_as(actor):
+        parts = _rollup_parts(reader, first, last)
+        for month in kpis.KpiQuery(first_month=first, last_month=last).months:
+            _write_agent_months(rollup, month, reader=reader)
         # Derived rows, written in bulk: the rollup row and its history are their audit.
         KpiRollupPart.objects.bulk_create(
             [
@@ -147,9 +163,6 @@ def kpi_rollup_refresh(*, actor, today: date | None = None) -> KpiRollup:
                 for (family, month), sums in sorted(parts.items())
             ],
             batch_size=500,
-        )
-        KpiRollupAgentMonth.objects.bulk_create(
-            (KpiRollupAgentMonth(rollup=rollup, **row) for row in agent_months), batch_size=5000
         )
         rollup.finished_at = timezone.now()
         rollup.seconds = round(time.perf_counter() - started, 3)
