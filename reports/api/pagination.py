@@ -21,7 +21,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core import signing
-from django.db.models import Max, QuerySet
+from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import ValidationError
@@ -34,7 +34,7 @@ CURSOR_PARAM = "cursor"
 PAGE_SIZE_PARAM = "page_size"
 FORMAT_PARAM = "format"
 CONTROL_PARAMS = frozenset({CURSOR_PARAM, PAGE_SIZE_PARAM, FORMAT_PARAM})
-STREAM_CHUNK_SIZE = 2000
+STREAM_CHUNK_SIZE = 20_000  # rows per chunk of a CSV stream (one COPY each on PostgreSQL)
 
 
 @dataclass(frozen=True)
@@ -85,10 +85,14 @@ def start_position(request, queryset: QuerySet) -> Position:
     return position
 
 
+def window(queryset: QuerySet, after: int, upto: int) -> QuerySet:
+    """The rows with an id after `after` up to `upto`, in id order."""
+    return queryset.filter(pk__gt=after, pk__lte=upto).order_by("pk")
+
+
 def read_after(queryset: QuerySet, paths: Sequence[str], position: Position, limit: int) -> list[tuple]:
     """Up to `limit` rows after `position`, in id order, each `(id, *paths)`: one query on the primary key index."""
-    window = queryset.filter(pk__gt=position.after, pk__lte=position.upto).order_by("pk")
-    return list(window.values_list("pk", *paths)[:limit])
+    return list(window(queryset, position.after, position.upto).values_list("pk", *paths)[:limit])
 
 
 def keyset_chunks(queryset: QuerySet, paths: Sequence[str], position: Position, size: int) -> Iterator[list[tuple]]:
@@ -101,6 +105,22 @@ def keyset_chunks(queryset: QuerySet, paths: Sequence[str], position: Position, 
         position = Position(after=rows[-1][0], upto=position.upto, as_of=position.as_of)
         yield [row[1:] for row in rows]
         if len(rows) < size:
+            return
+
+
+def keyset_ranges(queryset: QuerySet, position: Position, size: int) -> Iterator[tuple[int, int]]:
+    """The walk from `position` as id ranges `(after, upper]` of `size` rows each (the last may hold fewer), for a
+    reader that fetches a chunk's rows itself (the database writing CSV): one query on the primary key index per
+    range, reading ids only."""
+    after = position.after
+    while True:
+        ids = window(queryset, after, position.upto).values_list("pk")[:size]
+        found = ids.aggregate(upper=Max("pk"), rows=Count("pk"))
+        if not found["rows"]:
+            return
+        yield after, found["upper"]
+        after = found["upper"]
+        if found["rows"] < size:
             return
 
 

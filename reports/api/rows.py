@@ -63,11 +63,18 @@ def csv_cell(value: Any) -> str:
     return str(value)
 
 
+HIDDEN = "hidden"  # a column's mask: null for this user (a handler-only column shown to an agent)
+
+
 @dataclass(frozen=True)
 class RowFormat:
     names: tuple[str, ...]
     paths: tuple[str, ...]
     converters: tuple[Callable[[Any], Any], ...]
+    # What PostgreSQL needs to write the same CSV itself (`reports.api.pgcsv`): each column's conversion from
+    # FIELD_TYPES, and its mask for this user: None (as is), HIDDEN, or a `public_values` mapping.
+    conversions: tuple[Callable[[Any], Any], ...] = ()
+    masks: tuple[str | dict[str, str] | None, ...] = ()
 
     @classmethod
     def build(
@@ -76,17 +83,22 @@ class RowFormat:
         """`typed` keeps the database's values (Decimal, datetime, date) for typed sinks such as a Tableau Hyper
         extract, with the same columns and the same masking as the JSON and CSV rows."""
         fields = serializer_class().fields
-        names, paths, converters = [], [], []
+        names, paths, converters, conversions, masks = [], [], [], [], []
         for name, field in fields.items():
-            convert = _same if typed else field_type(field)[1]
+            conversion = field_type(field)[1]
+            convert = _same if typed else conversion
+            mask = None
             if not sees_handler_columns and name in serializer_class.handler_only:
-                convert = _null
+                convert, mask = _null, HIDDEN
             elif not sees_handler_columns and name in serializer_class.public_values:
-                convert = _mapped(convert, serializer_class.public_values[name])
+                mask = serializer_class.public_values[name]
+                convert = _mapped(convert, mask)
             names.append(name)
             paths.append(field.source)
             converters.append(convert)
-        return cls(tuple(names), tuple(paths), tuple(converters))
+            conversions.append(conversion)
+            masks.append(mask)
+        return cls(tuple(names), tuple(paths), tuple(converters), tuple(conversions), tuple(masks))
 
     def values(self, row: Sequence) -> list[Any]:
         return [None if value is None else convert(value) for convert, value in zip(self.converters, row, strict=True)]

@@ -28,6 +28,7 @@ from ..models import AnalyticsToken
 from . import dictionary
 from .feeds import CLAIMS, CUSTOMERS, FRAUD_SCORES, INSTALMENTS, PAYMENTS, POLICIES, RESERVES, Feed, readable_feeds
 from .pagination import CONTROL_PARAMS, STREAM_CHUNK_SIZE, KeysetPagination, keyset_chunks, start_position
+from .pgcsv import copy_chunks, database_writes_csv
 from .renderers import CSVRenderer
 from .rows import RowFormat
 
@@ -92,10 +93,14 @@ class AnalyticsAPIView(GenericAPIView):
 
 
 class Echo:
-    """A file-like object whose write returns what it was given, so `csv.writer` yields lines to stream."""
+    """A file-like object whose write returns the line it was given, so `csv.writer` yields lines to stream.
+
+    The writer ends lines with CRLF, so that it quotes a cell holding a carriage return or a newline, as
+    PostgreSQL's COPY does; the line is passed on with a newline, COPY's line ending: both paths write the same
+    bytes."""
 
     def write(self, value: str) -> str:
-        return value
+        return value[:-2] + "\n"
 
 
 class FeedView(AnalyticsAPIView, ListAPIView):
@@ -131,12 +136,16 @@ class FeedView(AnalyticsAPIView, ListAPIView):
         return self.paginator.get_paginated_response([row_format.json_row(row) for row in rows])
 
     def stream_csv(self, queryset, row_format: RowFormat) -> StreamingHttpResponse:
-        """A header, then the rows a chunk at a time (one indexed query per chunk): memory stays flat."""
+        """A header, then the rows a chunk at a time (indexed queries per chunk): memory stays flat. PostgreSQL
+        writes the rows itself (`pgcsv`, many times faster); other databases get them written here."""
         position = start_position(self.request, queryset)
 
-        def lines() -> Iterator[str]:
-            writer = csv.writer(Echo())
+        def lines() -> Iterator[str | bytes]:
+            writer = csv.writer(Echo(), lineterminator="\r\n")
             yield writer.writerow(row_format.names)
+            if database_writes_csv(queryset):
+                yield from copy_chunks(queryset, row_format, position, STREAM_CHUNK_SIZE)
+                return
             for chunk in keyset_chunks(queryset, row_format.paths, position, STREAM_CHUNK_SIZE):
                 yield "".join(writer.writerow(row_format.csv_row(row)) for row in chunk)
 
