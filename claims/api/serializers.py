@@ -183,10 +183,14 @@ class ClaimSerializer(serializers.ModelSerializer):
         events = claim.events.all()
         if _for_handler(self.context):
             return ClaimEventSerializer(events, many=True).data
-        shown = ClaimEventSerializer([event for event in events if event.customer_visible], many=True).data
-        for event in shown:  # an approval after an investigation starts, for the claimant, from a review
-            event["from_status"] = public_status(event["from_status"])
-            event["to_status"] = public_status(event["to_status"])
+        visible = [event for event in events if event.customer_visible]
+        shown = ClaimEventSerializer(visible, many=True).data
+        for event, row in zip(visible, shown, strict=True):
+            # An approval after an investigation starts, for the claimant, from a review.
+            row["from_status"] = public_status(row["from_status"])
+            row["to_status"] = public_status(row["to_status"])
+            if event.actor is not None and event.actor.is_staff:
+                row["actor"] = None  # staff stay "a claims handler" to claimants and agents, as in the portal
         return shown
 
     def to_representation(self, claim):

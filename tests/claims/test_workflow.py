@@ -96,6 +96,8 @@ def test_a_request_for_documents_is_on_the_timeline_and_emailed(
     assert "Please send the repair invoice." in mail.outbox[-1].body
     customer_view = api_client(personas.alice).get(reverse("claims-api:claim-detail", args=[reviewed.pk])).json()
     assert customer_view["timeline"][-1]["kind"] == "documents_requested"
+    assert customer_view["timeline"][-1]["actor"] is None, "the handler is not named to the claimant"
+    assert response.json()["timeline"][-1]["actor"] == personas.underwriter.username, "handlers see who did it"
 
 
 @pytest.mark.django_db

@@ -542,6 +542,12 @@ def test_an_approved_referral_can_then_be_bought(client, book, product):
     policy.refresh_from_db()
     assert policy.status == PolicyStatus.IN_FORCE
     assert [event.kind for event in policy.events.all()] == ["quoted", "referral_approved", "bound"]
+    underwriter_name = book.underwriter.get_full_name() or book.underwriter.username
+    history = customer.get(reverse("policies:policy-detail", args=[policy.pk])).content.decode()
+    assert "by an underwriter" in history
+    assert underwriter_name not in history, "staff are not named to customers"
+    staff_view = client.get(reverse("policies:policy-detail", args=[policy.pk])).content.decode()
+    assert f"by {underwriter_name}" in staff_view
 
     page = client.get(url)  # decided already: no form, says why
     assert page.context["can_decide"] is False
