@@ -1,5 +1,6 @@
 """Settings per environment: embedded defaults for a first run, and production refusing to start without secrets."""
 
+import json
 import os
 import subprocess
 import sys
@@ -62,3 +63,24 @@ def test_production_passes_the_deployment_checklist():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_production_logs_one_json_object_per_line():
+    log_a_line = (
+        "import django, logging; django.setup(); logging.getLogger('claims.services').warning('claim %s held', 42)"
+    )
+    result = run(["-c", log_a_line], "insurance.settings.production", **PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    entry = json.loads(result.stderr.strip().splitlines()[-1])
+    assert {key: entry[key] for key in ("level", "logger", "message")} == {
+        "level": "WARNING",
+        "logger": "claims.services",
+        "message": "claim 42 held",
+    }
+    assert "time" in entry
+
+
+def test_local_logs_stay_readable_text():
+    log_a_line = "import django, logging; django.setup(); logging.getLogger('claims.services').warning('claim 42 held')"
+    result = run(["-c", log_a_line], "insurance.settings.local")
+    assert result.stderr.strip().endswith("WARNING claims.services claim 42 held"), result.stderr
