@@ -5,8 +5,12 @@ from django.db.models import QuerySet
 
 from .models import FraudScore, ModelVersion
 
-# Bytes and bulky JSON that no list or detail shows: the artifact and plot are served only where needed.
-MODEL_VERSION_DEFERRED = ("artifact", "plot", "reference", "holdout", "preprocessing")
+# The model's bytes and its plot: only loading the model and showing the plot read them.
+ARTIFACT_FIELDS = ("artifact", "plot")
+# Scoring also needs the training reference and holdout (drift, replay); no list or detail shows any of them.
+SCORING_DEFERRED = (*ARTIFACT_FIELDS, "reference", "holdout")
+# Bytes and bulky JSON that no list or detail shows.
+MODEL_VERSION_DEFERRED = (*SCORING_DEFERRED, "preprocessing")
 # The same, for a score or a snapshot read with `select_related("model_version")`: a join would fetch them per row.
 RELATED_MODEL_VERSION_DEFERRED = tuple(f"model_version__{name}" for name in MODEL_VERSION_DEFERRED)
 

@@ -42,7 +42,7 @@ from insurance.core.iterables import batched
 from ..choices import ModelStage, MonitoringStatus, RiskBand
 from ..encoding import category, is_missing, numbers_of
 from ..models import FraudScore, ModelVersion, MonitoringSnapshot
-from ..selectors import RELATED_MODEL_VERSION_DEFERRED
+from ..selectors import ARTIFACT_FIELDS, RELATED_MODEL_VERSION_DEFERRED
 
 EPSILON = 1e-4
 WARN_PSI = 0.10
@@ -125,7 +125,7 @@ def overall_status(score_psi: float | None, feature_psi: dict[str, float]) -> st
 
 def production_version() -> ModelVersion | None:
     # Without the artifact and plot bytes: the health check asks on every call, and nothing here scores.
-    return ModelVersion.objects.filter(stage=ModelStage.PRODUCTION).defer("artifact", "plot").first()
+    return ModelVersion.objects.filter(stage=ModelStage.PRODUCTION).defer(*ARTIFACT_FIELDS).first()
 
 
 def snapshot(

@@ -41,10 +41,11 @@ from .. import evaluation, features
 from ..choices import Algorithm, ArtifactFormat, ModelStage, RiskBand
 from ..encoding import FeatureEncoder
 from ..models import ModelVersion
+from ..selectors import ARTIFACT_FIELDS, SCORING_DEFERRED
 
 logger = logging.getLogger(__name__)
 
-HEAVY_FIELDS = ("artifact", "plot", "reference", "holdout")
+HEAVY_FIELDS = SCORING_DEFERRED
 CHUNK = 5000
 
 
@@ -328,7 +329,7 @@ def promote(*, actor, version: ModelVersion, force: bool = False, reason: str = 
     `force` promotes without the comparison: for the first model, or an admin's explicit override (`reason` then
     says why; both are kept on the history row).
     """
-    candidate = ModelVersion.objects.defer("artifact", "plot").get(pk=version.pk)
+    candidate = ModelVersion.objects.defer(*ARTIFACT_FIELDS).get(pk=version.pk)
     if candidate.stage == ModelStage.PRODUCTION:
         raise ConflictError(f"v{candidate.version} is already in production.", code="already_production")
     if candidate.feature_schema_version != features.SCHEMA_VERSION:
@@ -338,7 +339,7 @@ def promote(*, actor, version: ModelVersion, force: bool = False, reason: str = 
             code="schema_mismatch",
         )
     load_model(candidate)  # never promote what could not be loaded (tampered, unreadable)
-    champion = ModelVersion.objects.filter(stage=ModelStage.PRODUCTION).defer("artifact", "plot").first()
+    champion = ModelVersion.objects.filter(stage=ModelStage.PRODUCTION).defer(*ARTIFACT_FIELDS).first()
     if champion is None:
         if not force:
             raise ServiceError(

@@ -46,6 +46,7 @@ from .. import evaluation, features
 from ..choices import Algorithm, ArtifactFormat, ModelStage
 from ..encoding import FeatureEncoder, FeatureTable, numbers_of
 from ..models import ModelVersion
+from ..selectors import MODEL_VERSION_DEFERRED
 from . import monitoring, registry
 
 DEFAULT_ALGORITHMS = (Algorithm.XGBOOST.value, Algorithm.LOGISTIC.value, Algorithm.FOREST.value)
@@ -518,7 +519,7 @@ def _check_classes(data: TrainingData, holdout_fraction: float, cv_folds: int) -
 def _already_trained(fingerprint: str, algorithms: list[str], config: dict) -> list[ModelVersion] | None:
     candidates = ModelVersion.objects.filter(
         training_fingerprint=fingerprint, feature_schema_version=features.SCHEMA_VERSION, algorithm__in=algorithms
-    ).defer("artifact", "plot", "reference", "holdout", "preprocessing")
+    ).defer(*MODEL_VERSION_DEFERRED)
     found: dict[str, ModelVersion] = {}
     for version in candidates.order_by("-version"):
         if (version.params or {}).get("training") == config and version.algorithm not in found:

@@ -5,6 +5,7 @@ the current one on its holdout (`registry.promote`)."""
 from django.core.management.base import CommandError
 
 from fraud.models import ModelVersion
+from fraud.selectors import ARTIFACT_FIELDS
 from fraud.services import registry
 from insurance.core.commands import AuditedCommand
 from insurance.core.exceptions import ServiceError
@@ -27,7 +28,7 @@ class Command(AuditedCommand):
         parser.add_argument("--reason", default="", help="why (kept on the version's history)")
 
     def handle(self, *args, **options) -> None:
-        version = ModelVersion.objects.defer("artifact", "plot").filter(version=options["version"]).first()
+        version = ModelVersion.objects.defer(*ARTIFACT_FIELDS).filter(version=options["version"]).first()
         if version is None:
             raise CommandError(f"No fraud model v{options['version']}.")
         try:
