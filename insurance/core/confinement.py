@@ -24,26 +24,27 @@ def is_confined(user, auth=None) -> bool:
     """Whether `user` (authenticated with `auth`, a token object or None for a session) is held to analytics."""
     if getattr(auth, "confines_to_analytics", False):
         return True
-    return bool(user is not None and user.is_authenticated and Role.ANALYTICS_READER in user_roles(user))
-
-
-def in_analytics_api(request: HttpRequest) -> bool:
-    match = getattr(request, "resolver_match", None)
-    return bool(match and settings.ANALYTICS_API_NAMESPACE in match.namespaces)
+    return Role.ANALYTICS_READER in user_roles(user)  # no roles for None or an anonymous user
 
 
 def confined_may_reach(request: HttpRequest) -> bool:
     """The analytics API, and the few routes a signed-in service account needs (log in, log out, health)."""
-    if in_analytics_api(request):
-        return True
     match = getattr(request, "resolver_match", None)
-    return bool(match and match.view_name in settings.ANALYTICS_READER_ALLOWED_URL_NAMES)
+    return bool(
+        match
+        and (
+            settings.ANALYTICS_API_NAMESPACE in match.namespaces
+            or match.view_name in settings.ANALYTICS_READER_ALLOWED_URL_NAMES
+        )
+    )
 
 
 def api_refusal() -> JsonResponse:
-    # The API's one error body, written here because the middleware answers before DRF's exception handler runs.
-    body = {"error": {"status": 403, "code": "permission_denied", "message": REFUSAL, "fields": {}}}
-    return JsonResponse(body, status=403)
+    # The API's one error body, answered here because the middleware runs before DRF's exception handler. Imported
+    # here: the API's authentication classes import this module while DRF loads, before `rest_framework.views`.
+    from .api.exceptions import error_body
+
+    return JsonResponse(error_body(status_code=403, code="permission_denied", message=REFUSAL), status=403)
 
 
 class ConfinementMiddleware:
@@ -56,8 +57,7 @@ class ConfinementMiddleware:
         return self.get_response(request)
 
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
-        user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated or not is_confined(user) or confined_may_reach(request):
+        if not is_confined(getattr(request, "user", None)) or confined_may_reach(request):
             return None
         if request.path_info.startswith("/api/"):
             return api_refusal()
