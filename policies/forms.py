@@ -11,8 +11,7 @@ from insurance.core.forms import DateInput
 
 from .choices import VehicleUse
 from .models import Policy, Product
-
-MAX_VALUE = Decimal("100000000")  # services.MAX_INSURED_VALUE, said again so the browser can refuse it early
+from .services import MAX_INSURED_VALUE  # repeated on the fields so the browser refuses a larger value early
 
 
 class QuoteStartForm(forms.Form):
@@ -82,7 +81,7 @@ class VehicleForm(forms.Form):
         label="VIN", min_length=17, max_length=17, help_text="The 17-character vehicle identification number."
     )
     value = forms.DecimalField(
-        label="Value", min_value=Decimal("0.01"), max_value=MAX_VALUE, decimal_places=2, max_digits=14
+        label="Value", min_value=Decimal("0.01"), max_value=MAX_INSURED_VALUE, decimal_places=2, max_digits=14
     )
     use = forms.ChoiceField(choices=VehicleUse.choices, initial=VehicleUse.PRIVATE)
 
@@ -96,7 +95,7 @@ class PropertyForm(forms.Form):
     )
     construction_year = forms.IntegerField(label="Year built", min_value=1600, max_value=2100)
     value = forms.DecimalField(
-        label="Rebuild value", min_value=Decimal("0.01"), max_value=MAX_VALUE, decimal_places=2, max_digits=14
+        label="Rebuild value", min_value=Decimal("0.01"), max_value=MAX_INSURED_VALUE, decimal_places=2, max_digits=14
     )
 
 
@@ -140,7 +139,6 @@ class RenewalWindowForm(forms.Form):
         label="Days",
         min_value=1,
         max_value=365,
-        initial=60,
         required=False,
         help_text="Renewals due within this many days, and lapses as many days back.",
     )

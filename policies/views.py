@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import DetailView, ListView, TemplateView
 
-from accounts.selectors import customer_profile_list
+from accounts.selectors import customer_profile_list, own_customer_profile
 from insurance.core.exceptions import ServiceError
 from insurance.core.forms import add_service_error
 from insurance.core.roles import Role, has_role, holds_role
@@ -230,7 +230,7 @@ class QuoteCreateView(RoleRequiredMixin, TemplateView):
         products = selectors.products_on_sale(user=user)
         customers = customer_profile_list(user=user) if has_role(user, Role.AGENT) else None
         if customers is None:
-            self.customer = getattr(user, "customer_profile", None)
+            self.customer = own_customer_profile(user=user)
         elif query.get("customer"):
             if not query["customer"].isdigit():
                 raise Http404("No such customer.")
@@ -244,7 +244,7 @@ class QuoteCreateView(RoleRequiredMixin, TemplateView):
             initial={"customer": self.customer},
         )
         self.product = None
-        if self.start_form.is_bound and self.start_form.is_valid():
+        if self.start_form.is_valid():
             self.product = self.start_form.cleaned_data["product"]
             self.customer = self.start_form.cleaned_data.get("customer", self.customer)
         self.risk_kind = services.RISK_OF_LINE[self.product.line_of_business] if self.product else None
@@ -338,7 +338,7 @@ class RenewalsView(RoleRequiredMixin, TemplateView):
         user = self.request.user
         form = RenewalWindowForm(self.request.GET or None, initial={"days": DEFAULT_RENEWAL_DAYS})
         days = DEFAULT_RENEWAL_DAYS
-        if form.is_bound and form.is_valid() and form.cleaned_data["days"]:
+        if form.is_valid() and form.cleaned_data["days"]:
             days = form.cleaned_data["days"]
         today = timezone.localdate()
         renewals = selectors.renewals_due(user=user, today=today, until=today + timedelta(days=days))

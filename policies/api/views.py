@@ -156,9 +156,11 @@ class PolicyViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def endorse(self, request, pk=None):
+        # The policy first: one out of the caller's scope is 404 whatever the body (validated next) holds.
+        policy = self.get_object()
         serializer = EndorseRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        endorsement = services.policy_endorse(actor=request.user, policy=self.get_object(), **serializer.validated_data)
+        endorsement = services.policy_endorse(actor=request.user, policy=policy, **serializer.validated_data)
         policy = self.get_queryset().filter(pk=endorsement.policy_id).first() or endorsement.policy
         return Response(
             EndorsementResultSerializer(
@@ -184,9 +186,10 @@ class PolicyViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
+        policy = self.get_object()
         serializer = CancelRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        policy = services.policy_cancel(actor=request.user, policy=self.get_object(), **serializer.validated_data)
+        policy = services.policy_cancel(actor=request.user, policy=policy, **serializer.validated_data)
         return self._policy_response(policy)
 
     @extend_schema(
@@ -197,9 +200,10 @@ class PolicyViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def reinstate(self, request, pk=None):
+        policy = self.get_object()
         serializer = ReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        policy = services.policy_reinstate(actor=request.user, policy=self.get_object(), **serializer.validated_data)
+        policy = services.policy_reinstate(actor=request.user, policy=policy, **serializer.validated_data)
         return self._policy_response(policy)
 
     @extend_schema(
@@ -210,9 +214,10 @@ class PolicyViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["post"], url_path="approve-referral")
     def approve_referral(self, request, pk=None):
+        policy = self.get_object()
         serializer = ReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        policy = services.referral_approve(actor=request.user, policy=self.get_object(), **serializer.validated_data)
+        policy = services.referral_approve(actor=request.user, policy=policy, **serializer.validated_data)
         return self._policy_response(policy)
 
     @extend_schema(
@@ -223,9 +228,10 @@ class PolicyViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["post"], url_path="decline-referral")
     def decline_referral(self, request, pk=None):
+        policy = self.get_object()
         serializer = ReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        policy = services.referral_decline(actor=request.user, policy=self.get_object(), **serializer.validated_data)
+        policy = services.referral_decline(actor=request.user, policy=policy, **serializer.validated_data)
         return self._policy_response(policy)
 
     @extend_schema(
@@ -236,7 +242,8 @@ class PolicyViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def pay(self, request, pk=None):
+        policy = self.get_object()
         serializer = PayRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        instalment = services.instalment_pay(actor=request.user, policy=self.get_object(), **serializer.validated_data)
+        instalment = services.instalment_pay(actor=request.user, policy=policy, **serializer.validated_data)
         return Response(InstalmentSerializer(instalment).data)

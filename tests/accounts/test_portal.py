@@ -327,6 +327,13 @@ def test_the_search_matches_name_email_and_number(client, personas):
     assert "No customer matches" in empty.content.decode()
 
 
+def test_a_number_too_big_for_an_id_finds_nothing_rather_than_failing(client, personas):
+    client.force_login(personas.underwriter)
+    response = client.get(CUSTOMERS, {"q": "9" * 40})
+    assert response.status_code == 200
+    assert names(response) == []
+
+
 def test_the_book_is_paginated(client, personas):
     agent = AgentProfileFactory(user__username="busy_agent")
     for _ in range(30):

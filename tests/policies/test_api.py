@@ -167,6 +167,18 @@ def test_an_agent_quotes_for_their_customer_but_not_outside_their_book(book, pro
 
 
 @pytest.mark.django_db
+def test_another_book_s_policy_is_404_even_with_a_bad_body(book, product, api_client):
+    """The object lookup comes before the body's validation: a 400 would confirm the policy exists."""
+    client = api_client(book.alice)
+    policy = Policy.objects.get(pk=client.post(QUOTE_URL, quote_body(), format="json").json()["id"])
+    assert client.post(action_url(policy, "bind")).status_code == 200
+    outsider = api_client(book.other_agent)
+    for name in ("cancel", "endorse"):
+        assert outsider.post(action_url(policy, name), {}, format="json").status_code == 404, name
+        assert client.post(action_url(policy, name), {}, format="json").status_code == 400, name
+
+
+@pytest.mark.django_db
 def test_customers_may_not_reinstate_or_underwrite(book, product, api_client):
     policy_id = api_client(book.alice).post(QUOTE_URL, quote_body(), format="json").json()["id"]
     policy = Policy.objects.get(pk=policy_id)
