@@ -3,8 +3,9 @@
 These pages read across accounts, policies, claims and reports' own customer segments, so they live in reports,
 the one layer allowed to. Each read goes through the owning app's selector (which applies the row scope) and is
 bounded: a count, and at most `LIST_LIMIT` rows fetched with what the row shows (`select_related`), never a query
-per row. Prefetches that the apps' selectors add for their API detail views are dropped (`prefetch_related(None)`):
-a home page shows a row, not a policy's every instalment.
+per row. Policies come from `policy_summaries` (a row's product and holder); the prefetches the claims selectors add
+for their API detail views are dropped (`prefetch_related(None)`): a home page shows a row, not a claim's every
+document.
 """
 
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from claims.selectors import claim_list, review_queue
 from insurance.core.roles import BOOK_WIDE_ROLES, Role, user_roles
 from policies.choices import InstalmentStatus, PolicyStatus
 from policies.models import Instalment, Policy
-from policies.selectors import policy_list, referral_queue
+from policies.selectors import DEAD_RENEWALS, policy_summaries, referral_queue
 
 from .models import CustomerSegment
 from .selectors import instalment_facts
@@ -30,8 +31,6 @@ LIST_LIMIT = 10
 RENEWAL_HORIZON_DAYS = 60
 # Open for the customer: waiting for a decision, or approved and waiting for its payment.
 OPEN_CLAIM_STATUSES = (*sorted(CLAIM_OPEN_FOR_DECISION), ClaimStatus.APPROVED, ClaimStatus.PARTIALLY_APPROVED)
-# Renewal quotes that no longer count as an offer.
-DEAD_RENEWALS = (PolicyStatus.QUOTE_EXPIRED, PolicyStatus.DECLINED)
 
 
 @dataclass
@@ -63,7 +62,7 @@ def home_kind(user) -> str:
 
 
 def _policies(user) -> QuerySet[Policy]:
-    return policy_list(user=user).prefetch_related(None)
+    return policy_summaries(user=user)  # a row's product and holder, nothing else
 
 
 def _claims(user) -> QuerySet[Claim]:
@@ -94,7 +93,6 @@ def renewals_due(*, user, today: date, days: int = RENEWAL_HORIZON_DAYS) -> Quer
         _policies(user)
         .filter(status=PolicyStatus.IN_FORCE, expiry_date__gt=today, expiry_date__lte=today + timedelta(days=days))
         .annotate(renewal_offered=Exists(offered))
-        .select_related("holder")
         .order_by("expiry_date", "number")
     )
 
@@ -113,7 +111,7 @@ def customer_home(*, user, today: date) -> dict:
 
 def agent_home(*, user, today: date) -> dict:
     """An agent's book: customers, open and referred quotes, renewals due soon, open claims of their customers."""
-    policies = _policies(user).select_related("holder")
+    policies = _policies(user)
     return {
         "customers": listing(customer_profile_list(user=user)),
         "open_quotes": listing(

@@ -12,7 +12,7 @@ from accounts.models import User
 from claims.models import Claim, Payment, ReserveChange
 from claims.selectors import can_handle
 from fraud.models import FraudScore
-from insurance.core.roles import Role, has_role, user_roles
+from insurance.core.roles import Role, has_role, holds_role
 from policies.models import Instalment, Policy
 
 from .models import AnalyticsToken, token_hash
@@ -24,7 +24,7 @@ def may_use_analytics(user) -> bool:
     """Agents (their book), underwriters, admins and analytics readers. Customers and users without a role: no."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
-    return bool(user.is_superuser or user_roles(user) & ANALYTICS_ROLES)
+    return holds_role(user, *ANALYTICS_ROLES)
 
 
 def sees_handler_columns(user) -> bool:
