@@ -59,6 +59,13 @@ def wants_json(request) -> bool:
     return request.headers.get("X-Requested-With") == "XMLHttpRequest"
 
 
+def saved_response(request, url: str):
+    """Where to go after an upload: a redirect, or for the upload script the URL in JSON."""
+    if wants_json(request):
+        return JsonResponse({"ok": True, "redirect": url}, status=201)
+    return redirect(url)
+
+
 def form_errors_json(form) -> JsonResponse:
     errors = {name: [str(message) for message in errors] for name, errors in form.errors.items()}
     return JsonResponse({"ok": False, "errors": errors}, status=400)
@@ -130,7 +137,7 @@ class ClaimCreateView(RoleRequiredMixin, FormView):
         if not wanted:
             return initial
         user = self.request.user
-        if not wanted.isdigit() or not policy_summaries(user=user).filter(pk=wanted).exists():
+        if not wanted.isdecimal() or not policy_summaries(user=user).filter(pk=wanted).exists():
             raise Http404("No such policy among those you may see.")
         initial["policy"] = selectors.fileable_policies(user=user).filter(pk=wanted).first()
         return initial
@@ -146,10 +153,7 @@ class ClaimCreateView(RoleRequiredMixin, FormView):
             return self.form_invalid(form)
         documents = len(form.cleaned_data["documents"])
         messages.success(self.request, f"Claim {claim.number} was filed with {documents} document(s).")
-        url = reverse("claims:claim-detail", args=[claim.pk])
-        if wants_json(self.request):
-            return JsonResponse({"ok": True, "redirect": url}, status=201)
-        return redirect(url)
+        return saved_response(self.request, reverse("claims:claim-detail", args=[claim.pk]))
 
     def form_invalid(self, form):
         if wants_json(self.request):
@@ -181,7 +185,7 @@ class ClaimDetailView(RoleRequiredMixin, ScopedObjectMixin, DetailView):
             handler=handler,
             status=lifecycle.shown_status(claim.status, handler=handler),
             decision=decision_summary(claim, handler=handler),
-            documents=selectors.claim_documents(user=user, claim=claim),
+            documents=selectors.claim_documents(user=user, claim=claim).prefetch_related(None),  # no fields here
             timeline=selectors.claim_timeline(user=user, claim=claim),
             open_request=selectors.open_document_request(user=user, claim=claim),
         )
@@ -203,10 +207,7 @@ class ClaimDetailView(RoleRequiredMixin, ScopedObjectMixin, DetailView):
             else:
                 names = ", ".join(document.original_name for document in saved)
                 messages.success(request, f"Thank you: {len(saved)} document(s) added ({names}).")
-                url = reverse("claims:claim-detail", args=[claim.pk])
-                if wants_json(request):
-                    return JsonResponse({"ok": True, "redirect": url}, status=201)
-                return redirect(url)
+                return saved_response(request, reverse("claims:claim-detail", args=[claim.pk]))
         if wants_json(request):
             return form_errors_json(form)
         return self.render_to_response(self.get_context_data(upload_form=form))
@@ -232,7 +233,8 @@ class ReviewQueueView(HandlerRequiredMixin, ListView):
     top_reasons = 3
 
     def get_queryset(self):
-        return selectors.review_queue(user=self.request.user)
+        # Not the API's prefetch of every document, event, note and decision: this page shows none of them.
+        return selectors.review_queue(user=self.request.user).prefetch_related(None)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -324,6 +324,13 @@ def test_an_agent_files_for_a_customer_with_the_policy_preselected(client, perso
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("wanted", ["²", "x1", "-1", "1.0"])
+def test_a_preselected_policy_that_is_not_an_id_is_404(client, personas, policy, wanted):
+    # "²" passes str.isdigit() but not int(): it must not reach the database as a policy id (a 500).
+    assert login(client, personas.alice).get(CREATE, {"policy": wanted}).status_code == 404
+
+
+@pytest.mark.django_db
 def test_filing_is_for_customers_and_agents(client, personas, policy):
     assert login(client, personas.underwriter).get(CREATE).status_code == 403
     assert login(client, personas.outsider).get(CREATE).status_code == 403
@@ -498,6 +505,25 @@ def test_an_empty_review_queue_says_so(client, personas):
     response = login(client, personas.admin).get(QUEUE)
     assert response.status_code == 200
     assert b"The queue is empty" in response.content
+
+
+@pytest.mark.django_db
+def test_the_review_queue_reads_the_same_queries_for_one_claim_or_many(client, personas, policy):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    user = login(client, personas.underwriter)
+    with_documents(reviewed(personas, policy), ("photo.png", png()))
+    user.get(QUEUE)  # warm caches (permissions, content types)
+    with CaptureQueriesContext(connection) as one:
+        assert user.get(QUEUE).status_code == 200
+    for _ in range(3):
+        with_documents(reviewed(personas, policy), ("photo.png", png()))
+    with CaptureQueriesContext(connection) as four:
+        assert len(user.get(QUEUE).context["claims"]) == 4
+    assert len(four) == len(one), [query["sql"] for query in four]
+    # The page shows no notes, events or documents of the claims: none are read.
+    assert not [query for query in four if "claims_claimnote" in query["sql"] or "claims_claimevent" in query["sql"]]
 
 
 @pytest.mark.django_db
