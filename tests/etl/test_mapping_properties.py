@@ -1,6 +1,7 @@
 """Properties of row parsing: whatever a row holds, `RowParser.parse` gives typed values or `RowRejected`, never
 another exception, and the conversions keep their promises (Decimals, aware UTC datetimes, the week convention)."""
 
+import io
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 
 from etl import transforms
 from etl.mapping import MappingError, ParsedRow, RowParser, RowRejected, load_mapping
-from etl.reading import SourceRow
+from etl.reading import SourceError, SourceOptions, SourceRow, open_source
 
 STAMP_FORMATS = ["%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f%z"]
 STAMP_FORMATS += ["%Y-%m-%dT%H:%M:%S.%f"]
@@ -251,3 +252,50 @@ def test_any_mapping_loads_or_raises_mapping_error_and_then_parses_or_rejects(fi
             outcome = rejected
         if isinstance(outcome, RowRejected):
             assert all(not issue.reason.startswith("cannot read the value") for issue in outcome.issues), outcome
+
+
+def _csv_cell(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"' if any(c in value for c in ',"\r\n') else value
+
+
+CSV_FILES = st.one_of(
+    st.binary(max_size=400),  # anything at all, encodings and quotes included
+    st.lists(ROWS, max_size=6).map(
+        lambda rows: "\n".join(",".join(map(_csv_cell, row)) for row in [HEADER, *rows]).encode(
+            "utf-8", "surrogatepass"
+        )
+    ),
+    st.tuples(st.lists(ROWS, max_size=6), st.binary(max_size=40)).map(
+        lambda parts: (
+            "\r\n".join(",".join(row) for row in [HEADER, *parts[0]]).encode("utf-8", "surrogatepass") + parts[1]
+        )
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(content=CSV_FILES, prefix=st.sampled_from([b"", b"\xef\xbb\xbf", b"\n\n"]))
+def test_any_csv_file_is_read_and_parsed_row_by_row_or_refused_as_a_whole(content, prefix):
+    """The importer end to end, reader and parser: a file is refused with a `SourceError`, or each of its rows is
+    parsed or rejected with its row number. Nothing else may escape, whatever bytes arrive."""
+    refusal: Exception | None = None
+    outcomes: list[tuple[int, ParsedRow | RowRejected]] = []
+    try:
+        with open_source(io.BytesIO(prefix + content), SourceOptions(format="csv")) as source:
+            parser = RowParser(MAPPING, source.header)
+            for row in source:
+                try:
+                    outcomes.append((row.number, parser.parse(row)))
+                except RowRejected as rejected:
+                    outcomes.append((row.number, rejected))
+    except (SourceError, MappingError) as refused:
+        refusal = refused
+    if refusal is not None:
+        assert str(refusal)  # a whole-file refusal says why
+        return
+    numbers = [number for number, _ in outcomes]
+    assert numbers == sorted(set(numbers))
+    for number, outcome in outcomes:
+        if isinstance(outcome, RowRejected):
+            assert outcome.number == number
+            assert outcome.issues
