@@ -2,8 +2,9 @@
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
 from django.template.loader import render_to_string
+
+from insurance.core import outbox
 
 from .models import Claim
 
@@ -31,4 +32,4 @@ def send_claim_email(*, claim: Claim, kind: str, message: str = "") -> bool:
 def notify_after_commit(claim: Claim, kind: str, message: str = "") -> None:
     from .tasks import send_claim_email_task
 
-    transaction.on_commit(lambda: send_claim_email_task.delay(claim.pk, kind, message), robust=True)
+    outbox.enqueue(send_claim_email_task, claim.pk, kind, message)

@@ -1,8 +1,9 @@
 """Every write in claims: first notice of loss, documents and OCR results, decisions, reserves and payments.
 
 Each workflow step locks the claim row, checks `claims.lifecycle`, writes with its actor and a timeline event in one
-transaction. Celery work (OCR, evaluation, emails) is queued after commit, so a worker never sees a rolled-back
-claim. Money is `Decimal`; payments never exceed the approved amount or the reserve, even when concurrent.
+transaction. Celery work (OCR, evaluation, emails) goes through the outbox (`insurance.core.outbox`): written in the
+same transaction and sent after commit, so a worker never sees a rolled-back claim and a broker outage loses none.
+Money is `Decimal`; payments never exceed the approved amount or the reserve, even when concurrent.
 """
 
 import hashlib
@@ -21,6 +22,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from insurance.core import outbox
 from insurance.core.audit import acting_as
 from insurance.core.exceptions import ConflictError, ServiceError, field_error, required_text
 from policies.lifecycle import in_force_on
@@ -141,13 +143,13 @@ def _queue_processing(documents: list[ClaimDocument]) -> None:
     from .tasks import process_document
 
     for document in documents:
-        transaction.on_commit(lambda pk=document.pk: process_document.delay(pk), robust=True)
+        outbox.enqueue(process_document, document.pk)
 
 
 def _queue_evaluation(claim: Claim) -> None:
     from .tasks import evaluate_claim
 
-    transaction.on_commit(lambda: evaluate_claim.delay(claim.pk), robust=True)
+    outbox.enqueue(evaluate_claim, claim.pk)
 
 
 # --- first notice of loss -----------------------------------------------------------------------------------------

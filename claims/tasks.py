@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from insurance.core import outbox
 from insurance.core.audit import current_actor
 
 from . import notifications, services
@@ -23,9 +24,11 @@ def evaluate_claim(claim_id: int) -> str | None:
     return decision.outcome if decision else None
 
 
-@shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
-def send_claim_email_task(claim_id: int, kind: str, message: str = "") -> bool:
-    claim = Claim.objects.select_related("claimant").filter(pk=claim_id).first()
-    if claim is None:
-        return False
-    return notifications.send_claim_email(claim=claim, kind=kind, message=message)
+@shared_task(bind=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+def send_claim_email_task(self, claim_id: int, kind: str, message: str = "") -> bool:
+    """Mail the claimant. An email cannot be taken back, so a redelivery of the same outbox message sends nothing."""
+    with outbox.consume_once(self.request.id) as first:
+        claim = Claim.objects.select_related("claimant").filter(pk=claim_id).first()
+        if not first or claim is None:
+            return False
+        return notifications.send_claim_email(claim=claim, kind=kind, message=message)

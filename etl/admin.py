@@ -1,12 +1,12 @@
 from django import forms
 from django.conf import settings
 from django.contrib import admin
-from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from insurance.core import outbox
 from insurance.core.admin import AuditedModelAdmin, ReadOnlyModelAdmin
 from insurance.core.exceptions import ServiceError
 
@@ -109,7 +109,7 @@ class ImportBatchAdmin(AuditedModelAdmin):
         return obj is None and super().has_change_permission(request, obj)
 
     def save_model(self, request, obj, form, change) -> None:
-        """Store the upload through the service and hand the run to a worker once the row is committed."""
+        """Store the upload through the service and hand the run to a worker through the outbox (sent after commit)."""
         from .tasks import run_import_batch
 
         upload = form.cleaned_data["file"]
@@ -125,7 +125,7 @@ class ImportBatchAdmin(AuditedModelAdmin):
         except ServiceError as error:
             raise forms.ValidationError(error.message) from error
         obj.pk = batch.pk
-        transaction.on_commit(lambda: run_import_batch.delay(batch.pk))
+        outbox.enqueue(run_import_batch, batch.pk)
 
 
 @admin.register(ExtractRun)

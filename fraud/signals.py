@@ -1,10 +1,11 @@
 """Wiring only: a saved claim is scored after commit, and a model put into production rescores the open claims.
 
-Nothing here decides anything: each receiver hands an id to a task once the transaction commits, so a worker never
-reads a rolled-back claim, and a rolled-back save enqueues nothing. Fixture loads (`raw`) are left alone.
+Nothing here decides anything: each receiver queues a task through the outbox (`insurance.core.outbox`), written
+with the save and sent after commit, so a worker never reads a rolled-back claim, a rolled-back save enqueues
+nothing, and a broker outage loses nothing. Fixture loads (`raw`) are left alone.
 """
 
-from django.db import transaction
+from insurance.core import outbox
 
 from .choices import ModelStage
 
@@ -14,8 +15,7 @@ def claim_saved(sender, instance, raw=False, **kwargs) -> None:
         return
     from .tasks import score_claim_task
 
-    claim_id = instance.pk
-    transaction.on_commit(lambda: score_claim_task.delay(claim_id), robust=True)
+    outbox.enqueue(score_claim_task, instance.pk)
 
 
 def model_version_saved(sender, instance, raw=False, update_fields=None, **kwargs) -> None:
@@ -25,4 +25,4 @@ def model_version_saved(sender, instance, raw=False, update_fields=None, **kwarg
         return
     from .tasks import rescore_open_claims_task
 
-    transaction.on_commit(rescore_open_claims_task.delay, robust=True)
+    outbox.enqueue(rescore_open_claims_task)

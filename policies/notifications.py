@@ -2,8 +2,9 @@
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
 from django.template.loader import render_to_string
+
+from insurance.core import outbox
 
 from .models import Policy
 
@@ -25,7 +26,8 @@ def send_policy_email(*, policy: Policy, kind: str) -> bool:
 
 
 def notify_after_commit(policy: Policy, kind: str) -> None:
-    """Queue the email once the transaction commits, so a rolled-back change never mails anyone."""
+    """Queue the email through the outbox: sent once the transaction commits, so a rolled-back change never mails
+    anyone, and a broker outage delays it instead of losing it."""
     from .tasks import send_policy_email_task
 
-    transaction.on_commit(lambda: send_policy_email_task.delay(policy.pk, kind), robust=True)
+    outbox.enqueue(send_policy_email_task, policy.pk, kind)

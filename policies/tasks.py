@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from insurance.core import outbox
 from insurance.core.audit import current_actor
 
 from . import notifications, services
@@ -28,9 +29,11 @@ def expire_ended_policies() -> int:
     return services.expire_ended_policies(actor=current_actor())
 
 
-@shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
-def send_policy_email_task(policy_id: int, kind: str) -> bool:
-    policy = Policy.objects.select_related("holder", "product").filter(pk=policy_id).first()
-    if policy is None:
-        return False
-    return notifications.send_policy_email(policy=policy, kind=kind)
+@shared_task(bind=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+def send_policy_email_task(self, policy_id: int, kind: str) -> bool:
+    """Mail the holder. An email cannot be taken back, so a redelivery of the same outbox message sends nothing."""
+    with outbox.consume_once(self.request.id) as first:
+        policy = Policy.objects.select_related("holder", "product").filter(pk=policy_id).first()
+        if not first or policy is None:
+            return False
+        return notifications.send_policy_email(policy=policy, kind=kind)

@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "simple_history",
     "django_celery_beat",
     "axes",
+    # The shared core: the task outbox (insurance.core.outbox) and the `__any_of` lookup.
+    "insurance.core",
     *PROJECT_APPS,
 ]
 
@@ -43,6 +45,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # A request id per request (X-Request-ID), put into every log line written while it is served.
     "insurance.core.logging.RequestContextMiddleware",
+    # A database that cannot be reached while a page's view runs: the 503 page with Retry-After, not a 500.
+    "insurance.core.unavailable.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -81,6 +85,8 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# A persistent connection that died between requests (PostgreSQL restarted) is replaced before use, not a 503.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -112,6 +118,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+# One answer on every login path: that page, or the API's JSON error body (429) for the token login.
+AXES_LOCKOUT_CALLABLE = "accounts.backends.lockout_response"
 
 # History is for reading: reverting a row from its history would bypass the services (locks, checks, timeline).
 SIMPLE_HISTORY_REVERT_DISABLED = True
@@ -159,7 +167,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["insurance.core.api.permissions.ScopedModelPermission"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "insurance.core.api.pagination.StandardPagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "insurance.core.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "insurance.core.api.exceptions.api_exception_handler",
     "DATETIME_FORMAT": "iso-8601",
     "COERCE_DECIMAL_TO_STRING": True,
@@ -202,6 +210,8 @@ TESSERACT_CMD = env("TESSERACT_CMD", default="tesseract")
 # app's score of the claim's current features (the rule-based score until a model is promoted); "" turns the
 # fraud check off, and every decision then says FRAUD_NOT_CHECKED.
 CLAIMS_FRAUD_ASSESSOR = env("CLAIMS_FRAUD_ASSESSOR", default="fraud.assessor.latest_assessment")
+# What handlers' pages show: stored scores, read in one query, never computed or queued on a GET (claims.fraud).
+CLAIMS_FRAUD_SCORE_READER = env("CLAIMS_FRAUD_SCORE_READER", default="fraud.assessor.stored_assessments")
 # Without a fraud assessor, may a claim be approved automatically? No in production; `local` says yes for demos.
 CLAIMS_AUTO_APPROVE_WITHOUT_FRAUD_CHECK = env.bool("CLAIMS_AUTO_APPROVE_WITHOUT_FRAUD_CHECK", default=False)
 CLAIMS_COMPARABLE_FACTOR = env.float("CLAIMS_COMPARABLE_FACTOR", default=2.0)
@@ -227,8 +237,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis hands an unacknowledged message (its worker died) to another worker after this many seconds; keep it above
+# CELERY_TASK_TIME_LIMIT, or a long task would run twice at once. The worker fault tests set it to a few seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=3600)}
+# The queue tasks are sent to and workers read by default (a test worker gets a queue of its own).
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
+    # The task outbox (insurance.core.outbox): sends what was not sent at commit (the broker was down).
+    "core-outbox-sweep": {"task": "insurance.core.tasks.sweep_outbox", "schedule": timedelta(minutes=1)},
     "revoke-expired-object-grants": {
         "task": "accounts.tasks.revoke_expired_object_grants",
         "schedule": timedelta(minutes=15),
@@ -268,6 +285,7 @@ ANONYMOUS_ALLOWED_URL_NAMES = [
     "redoc",
     "login",
     "admin:login",
+    "accounts-api:token",  # the API's login (POST username and password)
     # Forgotten passwords: asked for, and the emailed link followed, before signing in.
     "password_reset",
     "password_reset_done",

@@ -22,6 +22,8 @@ SECRET_KEY = _required("SECRET_KEY")
 _required("DATABASE_URL")
 DATABASES["default"] = env.db("DATABASE_URL")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# Persistent connections: one that died between requests (PostgreSQL restarted) is replaced before use.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 ALLOWED_HOSTS = [host.strip() for host in _required("ALLOWED_HOSTS").split(",") if host.strip()]
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[f"https://{host}" for host in ALLOWED_HOSTS])
 

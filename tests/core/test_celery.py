@@ -1,23 +1,15 @@
 """Celery: configuration, eager tasks audited as the system account, and a real worker on a real broker."""
 
-import os
-import subprocess
-import sys
-import time
-import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from accounts import services
 from accounts.models import ObjectAccessGrant
 from accounts.tasks import revoke_expired_object_grants
 from insurance.celery import app
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from tests.core import workers
 
 
 def test_celery_is_configured_for_safe_delivery():
@@ -59,74 +51,22 @@ def test_an_eager_task_records_the_celery_account_as_actor(personas):
     assert deletion.history_user.username == "system-celery"
 
 
-def _broker_answers(url: str) -> bool:
-    from kombu import Connection
-
-    try:
-        with Connection(url, connect_timeout=2) as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-        return True
-    except Exception:
-        return False
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.mark.postgres
 @pytest.mark.broker
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_runs_a_task_from_the_broker_and_records_the_actor(personas, settings):
     broker_url = settings.CELERY_TEST_BROKER_URL
-    if not _broker_answers(broker_url):
-        if os.environ.get("REQUIRE_BROKER"):
-            pytest.fail(f"no Celery broker answers at {broker_url} (REQUIRE_BROKER is set)")
-        pytest.skip(f"no Celery broker answers at {broker_url}")
+    workers.broker_or_skip(broker_url)
     grant = _expired_grant(personas)
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "insurance.settings.local",
-        "DATABASE_URL": _database_url(),
-        "CELERY_BROKER_URL": broker_url,
-    }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "insurance",
-            "worker",
-            "--pool=solo",
-            "-Q",
-            queue,
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel=WARNING",
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    queue = workers.new_queue()
+    worker = workers.start_worker(broker_url, queue)
     try:
-        # Not the current app: shared tasks of later tests would go to this broker instead of running eagerly.
-        client = app.__class__("test-client", broker=broker_url, set_as_current=False)
-        client.conf.task_serializer = "json"
-        client.send_task("accounts.tasks.revoke_expired_object_grants", queue=queue)
-        deadline = time.monotonic() + 60
-        while ObjectAccessGrant.objects.filter(pk=grant.pk).exists() and time.monotonic() < deadline:
-            assert worker.poll() is None, "the worker died"
-            time.sleep(0.25)
+        workers.client_app(broker_url, queue).send_task("accounts.tasks.revoke_expired_object_grants", queue=queue)
+        done = workers.wait_for(
+            lambda: not ObjectAccessGrant.objects.filter(pk=grant.pk).exists(), timeout=60, workers=(worker,)
+        )
     finally:
-        worker.terminate()
-        output, _ = worker.communicate(timeout=30)
-    assert not ObjectAccessGrant.objects.filter(pk=grant.pk).exists(), output
+        output = workers.stop(worker)
+    assert done, output
     deletion = ObjectAccessGrant.history.get(id=grant.pk, history_type="-")
     assert deletion.history_user.username == "system-celery"

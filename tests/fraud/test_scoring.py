@@ -53,17 +53,17 @@ def policy(personas):
 
 @pytest.fixture
 def deliveries(monkeypatch):
-    """Every `score_claim_task.delay(claim_id)` as (claim id, the score id it returned), run eagerly as in the test
-    settings."""
+    """Every delivery of `score_claim_task` as (claim id, the score id it returned): the outbox runs the task with
+    `apply` after commit when there is no broker, as in the test settings."""
     calls: list[tuple[int, int | None]] = []
-    original = tasks.score_claim_task.delay
+    original = tasks.score_claim_task.apply
 
-    def delay(claim_id):
-        result = original(claim_id)
-        calls.append((claim_id, result.get()))
+    def apply(args=None, kwargs=None, **options):
+        result = original(args=args, kwargs=kwargs, **options)
+        calls.append((*args, result.get()))
         return result
 
-    monkeypatch.setattr(tasks.score_claim_task, "delay", delay)
+    monkeypatch.setattr(tasks.score_claim_task, "apply", apply)
     return calls
 
 
