@@ -33,5 +33,8 @@ urlpatterns = [
     path("health/", health_view, name="health"),
 ]
 
+# A database error raised before any view ran answers 503, not 500 (insurance.core.unavailable).
+handler500 = "insurance.core.views.server_error"
+
 admin.site.site_header = "Insurance platform administration"
 admin.site.site_title = "Insurance platform"

@@ -4,14 +4,17 @@ Portal pages are denied to anonymous users by `LoginRequiredMiddleware`; the mix
 and the row scope (404), the same rules the API applies.
 """
 
+import sys
+
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.mixins import AccessMixin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from . import health
+from . import health, unavailable
 from .roles import holds_role
 from .scoping import restrict_queryset
 
@@ -49,3 +52,13 @@ def health_view(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"status": "ok" if healthy else "unavailable", "checks": checks}, status=200 if healthy else 503
     )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """`handler500`: a database error raised before any view ran (a middleware reading the session or the user's
+    roles) is a 503 like one raised in a view; anything else is Django's plain 500 page."""
+    exc = sys.exc_info()[1]
+    if unavailable.is_database_unavailable(exc):
+        unavailable.log_unavailable(request, exc)
+        return unavailable.unavailable_response(request)
+    return defaults.server_error(request)

@@ -1,22 +1,19 @@
 """One error body for the whole API: `{"error": {"status", "code", "message", "fields", ...}}`.
 
 Domain errors from services (`insurance.core.exceptions`) become 400 or 409; Django validation errors become 400;
-a database that cannot be reached becomes 503, so a client sees a clean, retryable error instead of a traceback.
+a database that cannot be reached becomes 503 with Retry-After (`insurance.core.unavailable`), so a client sees a clean,
+retryable error instead of a traceback.
 """
-
-import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from .. import unavailable
 from ..exceptions import ServiceError
-
-logger = logging.getLogger(__name__)
 
 
 def error_body(*, status_code: int, code: str, message: str, fields: dict | None = None, **extra) -> dict:
@@ -72,16 +69,12 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
             error_body(status_code=400, code="invalid", message="; ".join(exc.messages), fields=fields),
             status=status.HTTP_400_BAD_REQUEST,
         )
-    if isinstance(exc, OperationalError | InterfaceError):
-        logger.warning("database unavailable: %s", type(exc).__name__)
+    if unavailable.is_database_unavailable(exc):
+        unavailable.log_unavailable(context.get("request"), exc)
         return Response(
-            error_body(
-                status_code=503,
-                code="service_unavailable",
-                message="The service is temporarily unavailable. Please retry.",
-            ),
+            unavailable.api_body(),
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": "5"},
+            headers={"Retry-After": str(unavailable.RETRY_AFTER_SECONDS)},
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
