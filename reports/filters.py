@@ -12,6 +12,7 @@ from claims.filters import filter_shown_status
 from claims.models import Claim, Payment, ReserveChange
 from fraud.choices import RiskBand, ScoreMethod
 from fraud.models import FraudScore
+from insurance.core.filters import InstantFilter
 from policies.choices import InstalmentStatus, LineOfBusiness, PolicyStatus
 from policies.models import Instalment, Policy
 
@@ -20,10 +21,10 @@ from .selectors import sees_handler_columns
 
 def moment_range(name: str, field: str, what: str) -> dict[str, django_filters.Filter]:
     return {
-        f"{name}_after": django_filters.IsoDateTimeFilter(
+        f"{name}_after": InstantFilter(
             field_name=field, lookup_expr="gte", help_text=f"{what} at or after this instant (ISO-8601; UTC if naive)."
         ),
-        f"{name}_before": django_filters.IsoDateTimeFilter(
+        f"{name}_before": InstantFilter(
             field_name=field, lookup_expr="lt", help_text=f"{what} before this instant (ISO-8601; UTC if naive)."
         ),
     }
@@ -62,7 +63,7 @@ class FactFilter(django_filters.FilterSet):
     policy_path: ClassVar[str | None] = None
     extra_filters: ClassVar[dict[str, django_filters.Filter]] = {}
 
-    updated_after = django_filters.IsoDateTimeFilter(
+    updated_after = InstantFilter(
         field_name="updated_at",
         lookup_expr="gt",
         help_text="Rows changed after this instant (ISO-8601), for incremental refresh: pass the `as_of` of the "
@@ -165,7 +166,7 @@ class CustomerFactFilter(FactFilter):
 
     extra_filters = moment_range("created", "created_at", "Customers created")
 
-    updated_after = django_filters.IsoDateTimeFilter(
+    updated_after = InstantFilter(
         field_name="row_updated_at",
         lookup_expr="gt",
         help_text="Customers whose profile or segment changed after this instant (ISO-8601), for incremental refresh.",

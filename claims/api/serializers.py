@@ -56,7 +56,8 @@ class ClaimDocumentSerializer(serializers.ModelSerializer):
 
 
 class ClaimEventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.username", default=None, read_only=True)
+    # None for the system, and for staff as claimants and agents see them.
+    actor = serializers.CharField(source="actor.username", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = ClaimEvent
@@ -71,7 +72,7 @@ HIDDEN_CHECKS = frozenset({"fraud", "person"})
 class ClaimDecisionSerializer(serializers.ModelSerializer):
     """A decision and why. Handlers see its inputs and thresholds; others see the reasons without fraud details."""
 
-    decided_by = serializers.CharField(source="decided_by.username", default=None, read_only=True)
+    decided_by = serializers.CharField(source="decided_by.username", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = ClaimDecision
@@ -87,12 +88,13 @@ class ClaimDecisionSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+        sometimes_omitted = ("inputs", "thresholds", "priority", "decided_by")  # for all but handlers
 
     def to_representation(self, decision):
         data = super().to_representation(decision)
         if not _for_handler(self.context):
             data["reasons"] = [reason for reason in data["reasons"] if reason.get("check") not in HIDDEN_CHECKS]
-            for name in ("inputs", "thresholds", "priority", "decided_by"):
+            for name in self.Meta.sometimes_omitted:
                 data.pop(name)
         return data
 
@@ -127,6 +129,8 @@ class ClaimSerializer(serializers.ModelSerializer):
     decisions = serializers.SerializerMethodField()
     timeline = serializers.SerializerMethodField()
     notes = ClaimNoteSerializer(many=True, read_only=True)
+    # Blank until the engine has decided.
+    decision_outcome = serializers.ChoiceField(choices=DecisionOutcome.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Claim
@@ -166,6 +170,7 @@ class ClaimSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+        sometimes_omitted = (*HANDLER_ONLY, "allowed_actions")  # for all but handlers
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_allowed_actions(self, claim: Claim) -> list[str]:

@@ -18,7 +18,9 @@ class FraudScoreSerializer(serializers.ModelSerializer):
     """A score with the model (or the rules) that gave it, the features it saw and why."""
 
     claim = serializers.CharField(source="claim.number", read_only=True)
-    model_version = serializers.IntegerField(source="model_version.version", default=None, read_only=True)
+    model_version = serializers.IntegerField(
+        source="model_version.version", default=None, allow_null=True, read_only=True
+    )  # None for a rule-based score
     rule_based = serializers.SerializerMethodField()
     reasons = serializers.SerializerMethodField()
     contributions = ContributionSerializer(many=True, read_only=True)
@@ -56,7 +58,7 @@ class ModelVersionSerializer(serializers.ModelSerializer):
     """A registered model: what it was trained on, how it scored, its stage. Never the artifact itself."""
 
     trained_by = serializers.CharField(source="trained_by.username", read_only=True)
-    promoted_by = serializers.CharField(source="promoted_by.username", default=None, read_only=True)
+    promoted_by = serializers.CharField(source="promoted_by.username", default=None, allow_null=True, read_only=True)
     metrics = serializers.DictField(read_only=True)
     params = serializers.DictField(read_only=True)
 

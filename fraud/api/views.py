@@ -5,6 +5,7 @@ from rest_framework.viewsets import ReadOnlyModelViewSet
 
 from insurance.core.api.permissions import ScopedModelPermission
 from insurance.core.api.viewsets import ScopedViewSetMixin
+from insurance.core.filters import InstantFilter
 from insurance.core.roles import Role, has_role
 
 from .. import selectors
@@ -35,8 +36,8 @@ class FraudScoreFilter(django_filters.FilterSet):
     model_key = django_filters.CharFilter(help_text="'v7' for model version 7, 'rules-1' for the rule-based score.")
     risk_band = django_filters.ChoiceFilter(choices=RiskBand.choices)
     method = django_filters.ChoiceFilter(choices=ScoreMethod.choices)
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = InstantFilter(field_name="created_at", lookup_expr="gte")
+    created_before = InstantFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = FraudScore

@@ -128,11 +128,12 @@ class PolicySerializer(serializers.ModelSerializer):
 
     product = serializers.CharField(source="product.code", read_only=True)
     line_of_business = serializers.CharField(source="product.line_of_business", read_only=True)
-    renewal_of = serializers.CharField(source="renewal_of.number", default=None, read_only=True)
+    renewal_of = serializers.CharField(source="renewal_of.number", default=None, allow_null=True, read_only=True)
     coverage_lines = CoverageLineSerializer(many=True, read_only=True)
-    vehicle = InsuredVehicleSerializer(read_only=True, default=None)
-    property = InsuredPropertySerializer(read_only=True, default=None)
-    insured_person = InsuredPersonSerializer(read_only=True, default=None)
+    # What is insured: the one its product's line of business names, the others null.
+    vehicle = InsuredVehicleSerializer(read_only=True, default=None, allow_null=True)
+    property = InsuredPropertySerializer(read_only=True, default=None, allow_null=True)
+    insured_person = InsuredPersonSerializer(read_only=True, default=None, allow_null=True)
     instalments = InstalmentSerializer(many=True, read_only=True)
     endorsements = EndorsementSerializer(many=True, read_only=True)
     events = PolicyEventSerializer(many=True, read_only=True)

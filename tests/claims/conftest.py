@@ -1,10 +1,13 @@
+import hashlib
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from claims import services
+from claims.models import ClaimDocument
 from policies import services as policy_services
 from tests.policies.factories import make_test_product, quote, set_holder
 
@@ -64,3 +67,23 @@ def submit(*, actor, policy, **overrides):
     data["incident_at"] = parse_datetime(data["incident_at"])
     data["amount_claimed"] = Decimal(data["amount_claimed"])
     return services.claim_submit(actor=actor, policy=policy, **data)
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def stored_document(*, claim, uploaded_by) -> ClaimDocument:
+    """A document row with a (tiny) stored file, written straight to storage: for tests about who may reach a
+    document, not about reading one (those upload through the API)."""
+    document = ClaimDocument(
+        claim=claim,
+        uploaded_by=uploaded_by,
+        original_name="invoice.png",
+        kind="png",
+        mime="image/png",
+        size=len(PNG_SIGNATURE),
+        sha256=hashlib.sha256(PNG_SIGNATURE).hexdigest(),
+    )
+    document.file.save("invoice.png", ContentFile(PNG_SIGNATURE), save=False)
+    document.save()
+    return document

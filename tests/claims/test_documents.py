@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from claims.models import Claim, ClaimDocument
 from claims.ocr import render_document, tesseract_available
+from tests.api_schema import call_and_validate, token_headers
 from tests.claims.conftest import fnol
 
 CLAIMS_URL = reverse("claims-api:claim-list")
@@ -160,6 +161,25 @@ def test_documents_can_be_added_later(personas, policy, api_client):
         .status_code
         == 404
     )
+
+
+@pytest.mark.django_db
+def test_documents_added_later_answer_a_list_as_the_schema_says(personas, policy, api_client):
+    """The schema documented a page (`{count, results}`) for this POST, which answers a plain list: found by
+    tests/core/test_api_fuzz.py."""
+    claim_id = (
+        api_client(personas.alice).post(CLAIMS_URL, {**fnol(), "policy": policy.number}, format="json").json()["id"]
+    )
+    response = call_and_validate(
+        "POST",
+        "/api/claims/{id}/documents/",
+        headers=token_headers(personas.alice),
+        body={"documents": [png_invoice()]},
+        media_type="multipart/form-data",
+        id=claim_id,
+    )
+    assert response.status_code == 201, response.content
+    assert [document["kind"] for document in response.json()] == ["png"]
 
 
 @needs_tesseract

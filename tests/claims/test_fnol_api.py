@@ -9,6 +9,7 @@ from django.utils import timezone
 from claims import services
 from claims.models import Claim
 from insurance.core.testing import DEFAULT_DETAIL_STATUS, ScopedEndpointTests
+from tests.api_schema import call_and_validate, token_headers
 from tests.claims.conftest import fnol, submit
 
 CLAIMS_URL = reverse("claims-api:claim-list")
@@ -143,6 +144,24 @@ def test_customers_and_agents_never_see_notes_or_fraud_details(personas, policy,
         assert all(reason["check"] != "fraud" for reason in body["decision_reasons"])
         assert all("inputs" not in decision for decision in body["decisions"])
         assert "Second claim" not in str(body)
+
+
+@pytest.mark.django_db
+def test_claims_read_within_the_schema_for_the_claimant_the_agent_and_a_handler(personas, policy):
+    """What claimants and agents are not shown is optional in the schema, an undecided claim's outcome is blank, and
+    a timeline's actor may be null: each a mismatch tests/core/test_api_fuzz.py found."""
+    undecided = submit(actor=personas.alice, policy=policy)
+    decided = submit(actor=personas.alice, policy=policy)
+    services.claim_evaluate(actor=personas.underwriter, claim=decided)
+    for persona in ("alice", "alice_agent", "underwriter"):
+        headers = token_headers(getattr(personas, persona))
+        body = call_and_validate("GET", "/api/claims/{id}/", headers=headers, id=undecided.pk).json()
+        assert body["decision_outcome"] == ""
+        assert ("allowed_actions" in body) is (persona == "underwriter")
+        body = call_and_validate("GET", "/api/claims/{id}/", headers=headers, id=decided.pk).json()
+        assert body["decisions"]
+        assert body["timeline"]
+        call_and_validate("GET", "/api/claims/", headers=headers)
 
 
 @pytest.mark.django_db

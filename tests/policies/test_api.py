@@ -10,7 +10,8 @@ from django.utils import timezone
 from insurance.core.testing import DEFAULT_DETAIL_STATUS, ScopedEndpointTests
 from policies.choices import PolicyStatus
 from policies.models import Policy, Referral
-from tests.policies.factories import VIN, make_test_product, set_holder
+from tests.api_schema import call_and_validate, token_headers
+from tests.policies.factories import VIN, make_test_product, quote, set_holder
 
 QUOTE_URL = reverse("policies-api:policy-quote")
 
@@ -84,6 +85,18 @@ def test_customer_quotes_and_binds_with_the_breakdown(book, product, api_client,
     assert response.json()["status"] == "in_force"
     assert len(response.json()["instalments"]) == 4
     assert [message.subject for message in mail.outbox] == [f"Your policy {policy.number} is in force"]
+
+
+@pytest.mark.django_db
+def test_a_policy_reads_within_the_schema_with_what_it_does_not_insure_null(book, product):
+    """A motor policy has no property, no insured person and renews nothing: nulls the schema did not allow until
+    tests/core/test_api_fuzz.py found them."""
+    policy = quote(actor=book.alice, holder=book.alice, product=product, effective_date=soon())
+    response = call_and_validate("GET", "/api/policies/{id}/", headers=token_headers(book.alice), id=policy.pk)
+    body = response.json()
+    assert (body["property"], body["insured_person"], body["renewal_of"]) == (None, None, None)
+    assert body["vehicle"]["vin"]
+    call_and_validate("GET", "/api/policies/", headers=token_headers(book.underwriter))
 
 
 @pytest.mark.django_db
