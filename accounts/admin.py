@@ -2,11 +2,12 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from insurance.core.admin import AuditedModelAdmin
+from insurance.core.admin import AuditedModelAdmin, ReadOnlyModelAdmin
 from insurance.core.exceptions import ServiceError
 
 from . import services
-from .models import AgentProfile, CustomerProfile, ObjectAccessGrant, User
+from .access_log import AccessLoggedAdminMixin
+from .models import AgentProfile, CustomerProfile, DataAccessLog, ObjectAccessGrant, User
 from .services import check_grant
 
 
@@ -26,7 +27,7 @@ class AgentProfileAdmin(AuditedModelAdmin):
 
 
 @admin.register(CustomerProfile)
-class CustomerProfileAdmin(AuditedModelAdmin):
+class CustomerProfileAdmin(AccessLoggedAdminMixin, AuditedModelAdmin):
     list_display = ("user", "agent", "city", "region", "country", "date_of_birth")
     list_filter = ("country", "region", "agent")
     search_fields = ("user__username", "user__last_name", "user__email", "phone", "postal_code")
@@ -82,3 +83,17 @@ class ObjectAccessGrantAdmin(AuditedModelAdmin):
         )
         obj.pk = grant.pk
         obj.granted_by = grant.granted_by
+
+
+@admin.register(DataAccessLog)
+class DataAccessLogAdmin(ReadOnlyModelAdmin):
+    """The read audit, for reading only: no one adds, changes or deletes an entry, not even an administrator."""
+
+    list_display = ("created_at", "user", "action", "content_type", "object_id", "count", "path", "request_id")
+    list_filter = ("action", "content_type")
+    search_fields = ("user__username", "object_id", "request_id")
+    list_select_related = ("user", "content_type")
+    date_hierarchy = "created_at"
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

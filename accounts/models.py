@@ -10,6 +10,8 @@ from guardian.models import UserObjectPermissionAbstract
 from insurance.core.models import BaseModel
 from insurance.core.scoping import RestrictedQuerySet
 
+from .choices import DataAccessAction
+
 
 class UserManager(DjangoUserManager.from_queryset(RestrictedQuerySet)):
     pass
@@ -138,3 +140,35 @@ class ObjectAccessGrant(BaseModel, UserObjectPermissionAbstract):
     def __str__(self) -> str:
         until = f" until {self.expires_at:%Y-%m-%d %H:%M}" if self.expires_at else ""
         return f"{self.user} may {self.permission.codename} {self.content_type.model} #{self.object_pk}{until}"
+
+
+class DataAccessLog(BaseModel):
+    """Who read which claim or personal record, when, how and through which request: the read audit.
+
+    Append-only: written in bulk by `services.record_data_access` and never changed (so its history stays empty; a
+    history row would show a tampered entry). One row per object shown, or, for an analytics feed, one row per
+    request naming the kind of object and how many rows it returned (`object_id` empty).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=10, choices=DataAccessAction.choices)
+    content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.PROTECT, related_name="+")
+    object_id = models.CharField(max_length=64, blank=True, help_text="Empty for a feed request (see `count`).")
+    count = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Rows returned by a feed request; empty for one object or a streamed CSV."
+    )
+    request_id = models.CharField(max_length=64, blank=True, help_text="X-Request-ID: the matching log lines.")
+    path = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "data access log entry"
+        verbose_name_plural = "data access log"
+        indexes = [
+            models.Index(fields=["content_type", "object_id", "created_at"]),  # who read this claim?
+            models.Index(fields=["user", "created_at"]),  # what did this person read?
+        ]
+
+    def __str__(self) -> str:
+        target = f"{self.content_type.model} #{self.object_id}" if self.object_id else self.content_type.model
+        return f"{self.user} {self.action} {target}"

@@ -9,13 +9,18 @@ from django.contrib.auth.password_validation import validate_password
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.http import HttpRequest
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from insurance.core.audit import acting_as
+from insurance.core.confinement import is_confined
 from insurance.core.exceptions import ServiceError
+from insurance.core.logging import current_request
 from insurance.core.roles import STAFF_ROLES, Role
 
-from .models import AgentProfile, CustomerProfile, ObjectAccessGrant, User
+from .choices import DataAccessAction
+from .models import AgentProfile, CustomerProfile, DataAccessLog, ObjectAccessGrant, User
 
 CUSTOMER_EDITABLE_FIELDS = frozenset(
     {"phone", "date_of_birth", "address_line1", "address_line2", "city", "postal_code", "region", "country"}
@@ -185,3 +190,63 @@ def object_access_revoke_expired(*, actor: User, now: datetime | None = None) ->
                 grant.delete()
             revoked += 1
     return revoked
+
+
+# --- API tokens ---------------------------------------------------------------------------------------------------
+
+
+class TokenRefused(ServiceError):
+    status_code = 403
+    code = "permission_denied"
+
+
+def api_token_issue(*, actor: User) -> Token:
+    """The API token of `actor`, who has just proven their password (`POST /api/accounts/token/`); made on first use.
+
+    Analytics accounts are refused: they use expiring analytics tokens that reach only the analytics API
+    (`manage.py issue_analytics_token`), and a token for life would outlive the reason they were given one.
+    """
+    if is_confined(actor):
+        raise TokenRefused(
+            "Analytics accounts do not get an API token here: ask for an expiring analytics token "
+            "(manage.py issue_analytics_token), which reaches /api/analytics/."
+        )
+    token, _ = Token.objects.get_or_create(user=actor)
+    return token
+
+
+# --- the read audit -----------------------------------------------------------------------------------------------
+
+
+def record_data_access(
+    *,
+    actor: User,
+    action: str,
+    objects: Iterable[models.Model] = (),
+    model: type[models.Model] | None = None,
+    count: int | None = None,
+    request: HttpRequest | None = None,
+) -> list[DataAccessLog]:
+    """Record that `actor` read `objects` (one row each, in one insert), or, given `model` and no objects, one feed
+    request over that model returning `count` rows. The request (by default the one being served) gives the request
+    id and path, so a row leads to its log lines. Anonymous actors are never recorded: they are shown nothing.
+
+    Rows are written outside any history (bulk insert) and never changed: this table is itself the audit.
+    """
+    if actor is None or not actor.is_authenticated:
+        return []
+    action = DataAccessAction(action)
+    request = request if request is not None else current_request()
+    context = {
+        "user": actor,
+        "action": action,
+        "request_id": (getattr(request, "request_id", "") or "")[:64] if request is not None else "",
+        "path": request.path[:255] if request is not None else "",
+    }
+    rows = [
+        DataAccessLog(content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk), **context)
+        for obj in objects
+    ]
+    if not rows and model is not None:
+        rows = [DataAccessLog(content_type=ContentType.objects.get_for_model(model), count=count, **context)]
+    return DataAccessLog.objects.bulk_create(rows) if rows else []

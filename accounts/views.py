@@ -16,6 +16,7 @@ from insurance.core.scoping import is_unrestricted
 from insurance.core.views import RoleRequiredMixin, ScopedObjectMixin
 
 from . import selectors, services
+from .access_log import AccessLoggedDetailMixin, AccessLoggedListMixin
 from .forms import CustomerContactForm, CustomerSearchForm
 from .models import CustomerProfile
 
@@ -67,7 +68,7 @@ class ProfileView(TemplateView):
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
-class CustomerListView(RoleRequiredMixin, ListView):
+class CustomerListView(RoleRequiredMixin, AccessLoggedListMixin, ListView):
     """An agent's book of customers (underwriters and admins: every customer), searched by name, email or number."""
 
     allowed_roles = (Role.AGENT, Role.UNDERWRITER, Role.ADMIN)
@@ -87,7 +88,7 @@ class CustomerListView(RoleRequiredMixin, ListView):
         return context
 
 
-class CustomerProfileDetailView(RoleRequiredMixin, ScopedObjectMixin, DetailView):
+class CustomerProfileDetailView(RoleRequiredMixin, AccessLoggedDetailMixin, ScopedObjectMixin, DetailView):
     allowed_roles = (Role.CUSTOMER, Role.AGENT, Role.UNDERWRITER, Role.ADMIN)
     model = CustomerProfile
     queryset = CustomerProfile.objects.select_related("user", "agent__user")

@@ -3,6 +3,7 @@ inlines for documents, decisions, reserves, payments, notes and the timeline, an
 
 from django.contrib import admin
 
+from accounts.access_log import AccessLoggedAdminMixin
 from insurance.core.admin import ReadOnlyInline, ReadOnlyModelAdmin, service_action
 
 from . import services
@@ -56,7 +57,7 @@ class EventInline(ReadOnlyInline):
 
 
 @admin.register(Claim)
-class ClaimAdmin(ReadOnlyModelAdmin):
+class ClaimAdmin(AccessLoggedAdminMixin, ReadOnlyModelAdmin):
     list_display = (
         "number",
         "policy",

@@ -4,6 +4,9 @@ is whatever a claimant uploaded)."""
 
 from django.http import FileResponse, Http404
 
+from accounts.choices import DataAccessAction
+from accounts.services import record_data_access
+
 from . import selectors
 from .models import ClaimDocument
 
@@ -17,12 +20,14 @@ def download_name(document: ClaimDocument) -> str:
 def document_response(*, user, claim_pk, document_pk, inline_kinds: frozenset[str] = frozenset()) -> FileResponse:
     """Document `document_pk` of claim `claim_pk` as an attachment, or inline when its kind is in `inline_kinds`.
     Http404 when it is not among the documents the user may see, when an id is not a number, or when its file is
-    gone. The caller checks the role's permission to open documents first."""
+    gone. The caller checks the role's permission to open documents first. Each document served is recorded in the
+    read audit (accounts.DataAccessLog), inline or downloaded."""
     try:
         document = selectors.document_for_download(user=user, claim_pk=claim_pk, document_pk=document_pk)
         handle = document.file.open("rb")
     except (ClaimDocument.DoesNotExist, ValueError, FileNotFoundError):
         raise Http404("No such document among those you may see.") from None
+    record_data_access(actor=user, action=DataAccessAction.DOWNLOAD, objects=[document])
     response = FileResponse(
         handle,
         as_attachment=document.kind not in inline_kinds,

@@ -2,7 +2,11 @@
 
 The key is claimed in its own committed transaction before the work starts, so two concurrent requests with one key
 cannot both run: the second sees the first in flight (409). The same key with a different body is a client error
-(422). A failed first attempt releases the key, so the client may retry it.
+(422). A failed first attempt releases the key, so the client may retry it. Keys are per user: two users' equal
+keys never meet.
+
+Where a key is required: payments (money moves, a retry must never pay twice; 400 without one). Claim submission
+takes one when given but never requires it: a first notice of loss from a phone or a partner is never refused.
 """
 
 import hashlib
@@ -25,6 +29,16 @@ IN_FLIGHT_EXPIRY = timedelta(minutes=10)
 class IdempotencyKeyReused(ServiceError):
     status_code = 422
     code = "idempotency_key_reused"
+
+
+def key_required() -> ServiceError:
+    """The refusal of a request that must carry a key (a payment): without one, a client's retry could pay twice."""
+    return ServiceError(
+        f"The {HEADER} header is required: send a new unique key (a UUID) with each payment, and the same key "
+        "when retrying it.",
+        fields={HEADER: ["required"]},
+        code="idempotency_key_required",
+    )
 
 
 @dataclass(frozen=True)

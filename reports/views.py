@@ -4,7 +4,9 @@ from django.http import Http404
 from django.utils import timezone
 from django.views.generic import TemplateView
 
+from accounts.choices import DataAccessAction
 from accounts.models import CustomerProfile
+from accounts.services import record_data_access
 from insurance.core.roles import Role
 from insurance.core.views import RoleRequiredMixin
 
@@ -92,4 +94,7 @@ class Customer360View(RoleRequiredMixin, TemplateView):
         today = timezone.localdate()
         context.update(profile=profile, today=today)
         context.update(portal.customer_360(user=self.request.user, profile=profile, today=today))
+        # The read audit: the customer, and the claims the page lists.
+        record_data_access(actor=self.request.user, action=DataAccessAction.VIEW, objects=[profile])
+        record_data_access(actor=self.request.user, action=DataAccessAction.LIST, objects=context["claims"].rows)
         return context

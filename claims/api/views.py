@@ -8,6 +8,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.viewsets import ReadOnlyModelViewSet
 
+from accounts.access_log import AccessLoggedViewSetMixin
 from insurance.core.api.exceptions import ErrorSerializer
 from insurance.core.api.viewsets import ScopedViewSetMixin
 from insurance.core.exceptions import ServiceError
@@ -42,12 +43,27 @@ ERRORS = {
     404: OpenApiResponse(ErrorSerializer, description="No such claim among those you may see."),
     409: OpenApiResponse(ErrorSerializer, description="Not allowed in the claim's state, or over a limit."),
 }
+IDEMPOTENCY_REUSED = OpenApiResponse(ErrorSerializer, description="This Idempotency-Key was used with another body.")
 IDEMPOTENCY_HEADER = OpenApiParameter(
     idempotency.HEADER,
     str,
     OpenApiParameter.HEADER,
     required=False,
-    description="Send the same key when retrying: the first result is returned instead of doing the work twice.",
+    description=(
+        "Optional: send the same key when retrying and the first result is returned instead of doing the work "
+        "twice. A report without one is never refused."
+    ),
+)
+# Money moves: a payment without a key is refused (400), so a client's retry can never pay twice.
+IDEMPOTENCY_HEADER_REQUIRED = OpenApiParameter(
+    idempotency.HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    description=(
+        "Required: a new key (a UUID) per payment, the same key when retrying it. A retry gets the first response; "
+        "the same key with another body is 422, a retry while the first is still running 409."
+    ),
 )
 
 
@@ -60,10 +76,13 @@ def _read_uploads(files, field: str = "documents") -> list[services.PreparedDocu
     return prepared
 
 
-def _idempotent(request, *, scope: str, request_hash: str, work):
-    """Run `work()` (returning a Response) once per `Idempotency-Key`; replay its response to retries."""
+def _idempotent(request, *, scope: str, request_hash: str, work, required: bool = False):
+    """Run `work()` (returning a Response) once per `Idempotency-Key`; replay its response to retries. Without a
+    key the work just runs, unless the key is `required` (400)."""
     key = request.headers.get(idempotency.HEADER)
     if key is None:
+        if required:
+            raise idempotency.key_required()
         return work()
     started = idempotency.begin(user=request.user, scope=scope, key=key, request_hash=request_hash)
     if isinstance(started, idempotency.Replay):
@@ -82,8 +101,9 @@ def _idempotent(request, *, scope: str, request_hash: str, work):
     retrieve=extend_schema(summary="One claim with its documents, decisions and timeline"),
 )
 @extend_schema(tags=["claims"])
-class ClaimViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
-    """Claims. Customers see theirs, agents their customers', underwriters (adjusters) and admins all."""
+class ClaimViewSet(AccessLoggedViewSetMixin, ScopedViewSetMixin, ReadOnlyModelViewSet):
+    """Claims. Customers see theirs, agents their customers', underwriters (adjusters) and admins all. Every claim
+    shown (one, a page of a list, the review queue) is recorded in the read audit (accounts.DataAccessLog)."""
 
     queryset = (
         Claim.objects.select_related("policy__product")
@@ -93,6 +113,7 @@ class ClaimViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
     serializer_class = ClaimSerializer
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     filterset_class = ClaimFilter
+    access_logged_actions = {"retrieve": "view", "list": "list", "review_queue": "list"}
     required_actions = {
         "create": "add",
         "upload_documents": "add",
@@ -120,7 +141,7 @@ class ClaimViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
     @extend_schema(
         request={"application/json": ClaimSubmitSerializer, "multipart/form-data": ClaimSubmitSerializer},
         parameters=[IDEMPOTENCY_HEADER],
-        responses={201: ClaimSerializer, **ERRORS},
+        responses={201: ClaimSerializer, **ERRORS, 422: IDEMPOTENCY_REUSED},
         summary="First notice of loss",
     )
     def create(self, request):
@@ -232,8 +253,8 @@ class ClaimViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
 
     @extend_schema(
         request=PaymentRequestSerializer,
-        parameters=[IDEMPOTENCY_HEADER],
-        responses={201: PaymentSerializer, **ERRORS},
+        parameters=[IDEMPOTENCY_HEADER_REQUIRED],
+        responses={201: PaymentSerializer, **ERRORS, 422: IDEMPOTENCY_REUSED},
         summary="Pay against the reserve",
     )
     @action(detail=True, methods=["post"])
@@ -247,7 +268,7 @@ class ClaimViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
             return Response(PaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
 
         request_hash = idempotency.fingerprint({"claim": claim.pk, **serializer.validated_data})
-        return _idempotent(request, scope="claim_payment", request_hash=request_hash, work=work)
+        return _idempotent(request, scope="claim_payment", request_hash=request_hash, work=work, required=True)
 
     @extend_schema(request=NoteRequestSerializer, responses={201: ClaimNoteSerializer, **ERRORS})
     @action(detail=True, methods=["post"], url_path="notes")

@@ -41,6 +41,11 @@ class RequestContextMiddleware:
         return response
 
 
+def current_request() -> HttpRequest | None:
+    """The request being served in this thread or task, if any (for audit rows that name the request id)."""
+    return _current_request.get()
+
+
 def _user_id(request) -> int | None:
     """The authenticated user's id, without evaluating a lazy user nobody has looked at yet (no query while logging)."""
     user = request.__dict__.get("user")

@@ -19,6 +19,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.renderers import JSONRenderer, TemplateHTMLRenderer
 from rest_framework.response import Response
 
+from accounts.choices import DataAccessAction
+from accounts.services import record_data_access
 from insurance.core.api.exceptions import ErrorSerializer
 from insurance.core.api.permissions import model_permission, view_model
 from insurance.core.roles import Role, has_role
@@ -91,6 +93,12 @@ class AnalyticsAPIView(GenericAPIView):
         self.request.accepted_media_type = JSONRenderer.media_type
         return super().handle_exception(exc)
 
+    def options(self, request, *args, **kwargs):
+        """The metadata is JSON whatever format was asked for: CSV renders only a feed's stream (it was a 500)."""
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type
+        return super().options(request, *args, **kwargs)
+
 
 class Echo:
     """A file-like object whose write returns the line it was given, so `csv.writer` yields lines to stream.
@@ -130,9 +138,12 @@ class FeedView(AnalyticsAPIView, ListAPIView):
         row_format = RowFormat.build(
             self.feed.serializer, sees_handler_columns=selectors.sees_handler_columns(request.user)
         )
+        # The read audit: one row per feed request (the kind of rows and how many), never one per row.
         if request.accepted_renderer.format == CSVRenderer.format:
+            record_data_access(actor=request.user, action=DataAccessAction.EXPORT, model=self.feed.model)
             return self.stream_csv(queryset, row_format)
         rows = self.paginator.paginate(queryset, request, row_format.paths)
+        record_data_access(actor=request.user, action=DataAccessAction.EXPORT, model=self.feed.model, count=len(rows))
         return self.paginator.get_paginated_response([row_format.json_row(row) for row in rows])
 
     def stream_csv(self, queryset, row_format: RowFormat) -> StreamingHttpResponse:

@@ -50,10 +50,10 @@ def test_an_adjuster_approves_and_pays_through_the_api(
     )
     assert first.status_code == retry.status_code == 201
     assert Payment.objects.count() == 1
-    over = adjuster.post(url(reviewed, "pay"), {"amount": "500.00"}, format="json")
+    over = adjuster.post(url(reviewed, "pay"), {"amount": "500.00"}, format="json", HTTP_IDEMPOTENCY_KEY="pay-2")
     assert over.status_code == 409
     assert over.json()["error"]["code"] == "over_approved"
-    rest = adjuster.post(url(reviewed, "pay"), {"amount": "400.00"}, format="json")
+    rest = adjuster.post(url(reviewed, "pay"), {"amount": "400.00"}, format="json", HTTP_IDEMPOTENCY_KEY="pay-3")
     assert rest.status_code == 201
     reviewed.refresh_from_db()
     assert (reviewed.status, reviewed.paid_amount, reviewed.reserve_amount) == ("paid", D("700.00"), D("0.00"))

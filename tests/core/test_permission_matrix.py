@@ -9,7 +9,6 @@ Further tests: fields kept for claim handlers never reach Alice or her agent, an
 agent, reserve, assignment) cannot be written by those who may not.
 """
 
-import hashlib
 import json
 import re
 from datetime import timedelta
@@ -17,17 +16,17 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
-from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from claims.choices import ClaimStatus, DecisionOutcome
-from claims.models import Claim, ClaimDocument, ClaimNote
-from fraud.choices import ModelStage
-from fraud.models import FraudScore, ModelVersion
+from claims.models import Claim, ClaimNote
+from fraud.models import FraudScore
 from policies.models import Policy
+from tests.claims.conftest import stored_document
+from tests.fraud.factories import model_version
 from tests.reports import conftest as reports_fixtures
 
 # Fixtures of tests/reports: Alice's small book, and clients with an analytics token.
@@ -114,6 +113,9 @@ PORTAL_MATRIX: dict[str, tuple[int, ...]] = {
 #                                                           anon alice bob  a_ag  o_ag  uw   admin analyst outsider
 WRITE_MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("patch", "/api/accounts/customers/{id}/"):               (401, 0,   404, 0,   404, 0,   0,   403, 403),
+    # The API's login: anyone may ask, the body's credentials decide (an empty body is 400); analytics credentials
+    # are refused as everywhere outside /api/analytics/. tests/accounts/test_token_login.py: success and lockout.
+    ("post", "/api/accounts/token/"):                         (400, 400, 400, 400, 400, 400, 400, 403, 400),
     ("post", "/api/claims/"):                                 (401, 0,   0,   0,   0,   0,   0,   403, 403),
     ("post", "/api/claims/{id}/documents/"):                  (401, 0,   404, 0,   404, 0,   0,   403, 403),
     **{
@@ -195,33 +197,9 @@ def portal_url_names() -> list[str]:
 def world(book, personas, settings, tmp_path) -> SimpleNamespace:
     """Alice's book (tests/reports/conftest.py) with a document on her paid claim, a note, and a fraud model."""
     settings.MEDIA_ROOT = tmp_path
-    document = ClaimDocument(
-        claim=book.paid,
-        uploaded_by=personas.alice,
-        original_name="invoice.png",
-        kind="png",
-        mime="image/png",
-        size=8,
-        sha256=hashlib.sha256(b"\x89PNG\r\n\x1a\n").hexdigest(),
-    )
-    document.file.save("invoice.png", ContentFile(b"\x89PNG\r\n\x1a\n"), save=False)
-    document.save()
+    document = stored_document(claim=book.paid, uploaded_by=personas.alice)
     ClaimNote.objects.create(claim=book.investigated, author=personas.underwriter, text="Handler-only note")
-    artifact = b'{"learner": "not a real model"}'
-    model = ModelVersion.objects.create(
-        version=1,
-        algorithm="xgboost",
-        stage=ModelStage.STAGING,
-        artifact=artifact,
-        artifact_format="xgboost-json",
-        artifact_sha256=hashlib.sha256(artifact).hexdigest(),
-        feature_schema_version="1",
-        training_fingerprint="f" * 64,
-        training_rows=10,
-        threshold=0.5,
-        review_budget=0.1,
-        trained_by=personas.admin,
-    )
+    model = model_version(actor=personas.admin)
     claim = book.investigated
     path_ids = {
         "/api/accounts/customers/{id}/": {"id": personas.alice.customer_profile.pk},

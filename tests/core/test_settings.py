@@ -65,6 +65,21 @@ def test_production_passes_the_deployment_checklist():
     assert "no issues" in result.stdout
 
 
+@pytest.mark.parametrize("settings_module", ["insurance.settings.production", "insurance.settings.local"])
+def test_passwords_are_hashed_with_argon2(settings_module):
+    """Argon2 first (new and changed passwords), PBKDF2 after it (older hashes still verify, and are upgraded at the
+    next login). The test settings use a fast hasher instead, so this asks the real environments."""
+    show_hashing = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "from django.contrib.auth.hashers import make_password, check_password; "
+        "encoded = make_password('a-long-passphrase'); "
+        "print(s.PASSWORD_HASHERS[0], encoded.split('$')[0], check_password('a-long-passphrase', encoded))"
+    )
+    result = run(["-c", show_hashing], settings_module, **PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.contrib.auth.hashers.Argon2PasswordHasher", "argon2", "True"]
+
+
 def test_production_logs_one_json_object_per_line():
     log_a_line = (
         "import django, logging; django.setup(); logging.getLogger('claims.services').warning('claim %s held', 42)"
