@@ -1,5 +1,7 @@
 """Every read in claims, always given the user it is for."""
 
+from collections.abc import Sequence
+
 from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
 
 from insurance.core.scoping import restrict_queryset
@@ -100,9 +102,9 @@ def claim_field(*, user, claim: Claim, field_pk: int) -> ExtractedField:
     )
 
 
-def fraud_assessment(*, user, claim: Claim) -> tuple[bool, FraudAssessment | None]:
-    """(whether fraud is checked at all, the claim's current score or None) through the assessor claims already
-    uses; only for handlers: claimants and agents never learn a fraud score."""
+def fraud_assessments(*, user, claims: Sequence[Claim]) -> tuple[bool, dict[int, FraudAssessment]]:
+    """(whether fraud is checked at all, each claim's stored score by claim id), read without side effects (see
+    `claims.fraud.stored_assessments`); only for handlers: claimants and agents never learn a fraud score."""
     if not can_handle(user):
-        return False, None
-    return fraud.assess(claim)
+        return False, {}
+    return fraud.stored_assessments(claims)

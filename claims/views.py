@@ -3,7 +3,8 @@ timeline, and the handlers' review queue and work page.
 
 Thin views: reads go through `claims.selectors` with the user, writes through `claims.services` with the user as
 actor, and a service's refusal comes back as a form error. What customers and agents are shown follows the claims
-API: an investigation looks like a review, and fraud details, notes and reserves stay with the handlers.
+API: an investigation looks like a review, and fraud details, notes and reserves stay with the handlers. Every
+claim a page shows is recorded in the read audit (accounts.access_log).
 """
 
 from django.contrib import messages
@@ -15,6 +16,7 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView
 
+from accounts.access_log import AccessLoggedDetailMixin, AccessLoggedListMixin
 from insurance.core.exceptions import ServiceError
 from insurance.core.forms import add_service_error
 from insurance.core.roles import Role, has_role
@@ -85,7 +87,7 @@ def decision_summary(claim: Claim, *, handler: bool) -> dict | None:
     }
 
 
-class ClaimListView(RoleRequiredMixin, ListView):
+class ClaimListView(RoleRequiredMixin, AccessLoggedListMixin, ListView):
     """Claims in the user's scope, newest first, filtered by status and loss type (the API's filter)."""
 
     allowed_roles = PORTAL_ROLES
@@ -161,7 +163,7 @@ class ClaimCreateView(RoleRequiredMixin, FormView):
         return super().form_invalid(form)
 
 
-class ClaimDetailView(RoleRequiredMixin, ScopedObjectMixin, DetailView):
+class ClaimDetailView(RoleRequiredMixin, AccessLoggedDetailMixin, ScopedObjectMixin, DetailView):
     """A claim as the user may see it: status, amounts, decision and reason, documents, timeline, and a form to
     answer a request for more documents (POST here adds documents)."""
 
@@ -224,7 +226,7 @@ class DocumentFileView(View):
         return document_response(user=request.user, claim_pk=pk, document_pk=document_pk, inline_kinds=inline_kinds)
 
 
-class ReviewQueueView(HandlerRequiredMixin, ListView):
+class ReviewQueueView(HandlerRequiredMixin, AccessLoggedListMixin, ListView):
     """Claims waiting for a person, most urgent first, each with its fraud score and top reasons."""
 
     template_name = "claims/review_queue.html"
@@ -238,13 +240,15 @@ class ReviewQueueView(HandlerRequiredMixin, ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        for claim in context["claims"]:
-            claim.fraud_checked, claim.fraud = selectors.fraud_assessment(user=self.request.user, claim=claim)
+        claims = context["claims"]
+        fraud_checked, assessments = selectors.fraud_assessments(user=self.request.user, claims=claims)
+        for claim in claims:
+            claim.fraud_checked, claim.fraud = fraud_checked, assessments.get(claim.pk)
             claim.fraud_reasons = claim.fraud.reasons[: self.top_reasons] if claim.fraud else []
         return context
 
 
-class ClaimReviewView(HandlerRequiredMixin, ScopedObjectMixin, DetailView):
+class ClaimReviewView(HandlerRequiredMixin, AccessLoggedDetailMixin, ScopedObjectMixin, DetailView):
     """A handler's work page: each document next to its extracted fields (low-confidence ones to confirm or
     correct), the fraud score with its reasons, and the decisions, each with a reason."""
 
@@ -281,7 +285,8 @@ class ClaimReviewView(HandlerRequiredMixin, ScopedObjectMixin, DetailView):
                     field.form = bound_field[1]
                 else:
                     field.form = FieldVerifyForm(prefix=f"field-{field.pk}", initial={"value": field.effective_value})
-        fraud_checked, fraud = selectors.fraud_assessment(user=user, claim=claim)
+        fraud_checked, assessments = selectors.fraud_assessments(user=user, claims=[claim])
+        fraud = assessments.get(claim.pk)
         allowed = set(lifecycle.allowed_actions(claim.status))
         context.update(
             handler=True,

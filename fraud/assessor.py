@@ -6,9 +6,8 @@ engine then holds the claim with FRAUD_SCORE_PENDING until the new score arrives
 re-evaluates the claim when it does.
 """
 
-from django.db import transaction
-
 from claims.fraud import FraudAssessment
+from insurance.core import outbox
 
 from . import features
 from .choices import ScoreMethod
@@ -38,8 +37,27 @@ def latest_assessment(claim) -> FraudAssessment | None:
             # on its way, or the claim would wait for nothing. Idempotent: the task finds an existing score.
             from .tasks import score_claim_task
 
-            transaction.on_commit(lambda: score_claim_task.delay(claim.pk), robust=True)
+            outbox.enqueue(score_claim_task, claim.pk)
         return None
+    return _assessment(score)
+
+
+def stored_assessments(claim_ids: list[int]) -> dict[int, FraudAssessment]:
+    """What handlers' pages show (`settings.CLAIMS_FRAUD_SCORE_READER`): each claim's latest score under the current
+    model, in one query. It only reads: a claim whose features changed since shows its last score until the new one
+    arrives (the engine, through `latest_assessment`, waits for that one)."""
+    scores = (
+        FraudScore.objects.filter(claim_id__in=claim_ids, model_key=scoring.current_model_key())
+        .only("claim_id", "probability", "risk_band", "model_key", "method", "contributions")
+        .order_by("claim_id", "-created_at", "-pk")
+    )
+    latest: dict[int, FraudScore] = {}
+    for score in scores:
+        latest.setdefault(score.claim_id, score)
+    return {claim_id: _assessment(score) for claim_id, score in latest.items()}
+
+
+def _assessment(score: FraudScore) -> FraudAssessment:
     return FraudAssessment(
         probability=score.probability,
         risk_band=score.risk_band,

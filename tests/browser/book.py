@@ -55,6 +55,7 @@ def use_stub_assessor(settings, media_root: Path) -> dict:
     """Point the claims engine at the stand-in assessor (every claim scores LOW unless a test says otherwise) and
     keep the test's uploads in its own folder. Settings changed here are seen by the live server's thread too."""
     settings.CLAIMS_FRAUD_ASSESSOR = "tests.browser.book.stub_assessor"
+    settings.CLAIMS_FRAUD_SCORE_READER = ""  # pages ask the stand-in too, claim by claim
     settings.MEDIA_ROOT = media_root
     SCORES.clear()
     SCORES[None] = LOW
