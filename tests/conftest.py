@@ -12,7 +12,8 @@ from insurance.core.roles import Role
 from tests.accounts.factories import AgentProfileFactory, CustomerProfileFactory, UserFactory
 
 # CHECK_TEMPLATES=1 (make test): a run of the whole suite fails when a project template was never rendered.
-pytest_plugins = ["tests.template_coverage"]
+# Always: a run fails when any log record it wrote holds a planted secret (tests/log_watch.py).
+pytest_plugins = ["tests.template_coverage", "tests.log_watch"]
 
 
 def _database_vendor() -> str:
@@ -66,10 +67,13 @@ def personas(db) -> SimpleNamespace:
 def api_client(db):
     """`api_client(user)`: an APIClient authenticated with that user's token; `api_client(None)` is anonymous."""
 
+    from tests.log_watch import watch
+
     def make(user=None) -> APIClient:
         client = APIClient()
         if user is not None:
             token, _ = Token.objects.get_or_create(user=user)
+            watch(token.key, "an API token")
             client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
         return client
 

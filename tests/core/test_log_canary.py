@@ -1,8 +1,9 @@
 """Log canary: secrets and personal data planted in real flows never reach the logs, and log lines are structured.
 
-The flows: failed logins (with a lockout) carrying a password and an email as the username, API calls with a token in
-the header (valid, invalid, and in the query string), issuing and using an analytics token, a customer's phone number
-change, a claim whose description holds the values, and 400 responses whose bodies echo the input. Every logger is
+The flows: failed logins (with a lockout) carrying a password and an email as the username, the API's token login
+(refused, then given), API calls with a token in the header (valid, invalid, and in the query string), issuing and
+using an analytics token, a customer's phone number change, a claim whose description holds the values, and 400
+responses whose bodies echo the input. Every logger is
 set to DEBUG and everything written is searched: the records as the JSON and plain formatters render them, what the
 root handlers actually write, and anything printed to stdout or stderr.
 """
@@ -22,6 +23,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from insurance.core.logging import JsonFormatter, RequestContextMiddleware, request_context
+from tests import log_watch
+from tests.accounts.factories import TEST_PASSWORD
 from tests.claims.conftest import claim_product, fnol, policy  # noqa: F401 (fixtures used by name)
 
 PASSWORD = "Canary-Pa55word-7Q2x!"
@@ -92,6 +95,11 @@ def run_the_flows(personas, policy, api_client, django_capture_on_commit_callbac
     assert APIClient().get(me, HTTP_AUTHORIZATION=f"Token {token}").status_code == 200
     assert APIClient().get(me, HTTP_AUTHORIZATION=f"Token {BOGUS_TOKEN}").status_code == 401
     assert APIClient().get(f"{me}?token={token}").status_code == 401
+    # The API's login: the planted password refused, then the right one answering the token.
+    login = reverse("accounts-api:token")
+    assert APIClient().post(login, {"username": "alice", "password": PASSWORD}, format="json").status_code == 400
+    response = APIClient().post(login, {"username": "alice", "password": TEST_PASSWORD}, format="json")
+    assert response.json()["token"] == token
     # An analytics token issued by the command, then used.
     out = io.StringIO()
     call_command("issue_analytics_token", "analyst", "--name", "canary", stdout=out, stderr=io.StringIO())
@@ -198,3 +206,29 @@ def test_a_traceback_stays_inside_its_line():
     line = JsonFormatter().format(record)
     assert "\n" not in line
     assert "ValueError: boom" in json.loads(line)["exception"]
+
+
+def test_the_suite_wide_watch_names_the_test_and_the_kind_of_secret_never_the_secret():
+    """tests/log_watch.py fails the run on a hit: a planted value in a message, its arguments or its traceback."""
+    secret = "planted-" + "9f3c" * 6
+    log_watch.watch(secret, "a test secret")
+    handler = log_watch.Leak()
+    handler.current_test = "tests/x.py::test_y"
+    logger = logging.getLogger("tests.log_watch.probe")
+    logger.propagate = False  # only this handler, not the run's own watch, sees the planted leaks
+    logger.addHandler(handler)
+    try:
+        logger.warning("nothing to see")
+        logger.warning("login for %s", {"password": secret})
+        try:
+            raise ValueError(secret)
+        except ValueError:
+            logger.exception("failed")
+        logger.warning("sent", extra={"body": f"token={secret}"})
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+        log_watch._watched.pop(secret)
+    where = "tests/x.py::test_y: a test secret in a {} record of 'tests.log_watch.probe'"
+    assert handler.leaks == [where.format("WARNING"), where.format("ERROR"), where.format("WARNING")]
+    assert all(secret not in leak for leak in handler.leaks)
