@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
@@ -88,11 +89,14 @@ def _idempotent(request, *, scope: str, request_hash: str, work, required: bool 
     if isinstance(started, idempotency.Replay):
         return Response(started.body, status=started.status, headers={"Idempotent-Replayed": "true"})
     try:
-        response = work()
+        # The work and the stored response commit together: a process killed in between leaves neither, so a key
+        # still in flight after that really did nothing, and its retry may run (see idempotency.IN_FLIGHT_EXPIRY).
+        with transaction.atomic():
+            response = work()
+            idempotency.complete(started, status=response.status_code, body=response.data)
     except Exception:
         idempotency.release(started)
         raise
-    idempotency.complete(started, status=response.status_code, body=response.data)
     return response
 
 

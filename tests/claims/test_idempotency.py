@@ -5,10 +5,12 @@ Claim submission takes a key but never requires one (a first notice of loss is n
 are in test_fnol_api.py, its 409 and the release of a stale key in test_hardening.py.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from claims import idempotency, services
 from claims.models import IdempotencyRecord, Payment
@@ -116,3 +118,28 @@ def test_the_schema_requires_the_key_on_payments_only():
 
     assert key_parameter("/api/claims/{id}/pay/")["required"] is True
     assert key_parameter("/api/claims/").get("required", False) is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_payment_and_its_stored_response_commit_together(personas, approved, api_client, monkeypatch):
+    """The process dies after the payment, before its response is stored: neither may be left behind, or the key
+    would expire in flight and its retry pay a second time."""
+    handler = api_client(personas.underwriter)
+
+    def die(*args, **kwargs):
+        raise SystemExit("worker killed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(idempotency, "complete", die)
+        with pytest.raises(SystemExit):
+            handler.post(pay_url(approved), BODY, format="json", HTTP_IDEMPOTENCY_KEY="pay-crash")
+    assert not Payment.objects.exists()
+    assert paid(approved) == 0
+    # The dead request's key stays in flight (409) until it expires; then the retry runs, and pays once.
+    retry = handler.post(pay_url(approved), BODY, format="json", HTTP_IDEMPOTENCY_KEY="pay-crash")
+    assert retry.status_code == 409, retry.content
+    IdempotencyRecord.objects.update(created_at=timezone.now() - idempotency.IN_FLIGHT_EXPIRY - timedelta(seconds=1))
+    retry = handler.post(pay_url(approved), BODY, format="json", HTTP_IDEMPOTENCY_KEY="pay-crash")
+    assert retry.status_code == 201, retry.content
+    assert Payment.objects.count() == 1
+    assert paid(approved) == D("300.00")
