@@ -6,7 +6,6 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from insurance.core import outbox
 from insurance.core.admin import AuditedModelAdmin, ReadOnlyModelAdmin
 from insurance.core.exceptions import ServiceError
 
@@ -109,9 +108,7 @@ class ImportBatchAdmin(AuditedModelAdmin):
         return obj is None and super().has_change_permission(request, obj)
 
     def save_model(self, request, obj, form, change) -> None:
-        """Store the upload through the service and hand the run to a worker through the outbox (sent after commit)."""
-        from .tasks import run_import_batch
-
+        """Store the upload through the service, which hands the run to a worker (through the outbox)."""
         upload = form.cleaned_data["file"]
         try:
             batch = services.import_batch_create(
@@ -125,7 +122,6 @@ class ImportBatchAdmin(AuditedModelAdmin):
         except ServiceError as error:
             raise forms.ValidationError(error.message) from error
         obj.pk = batch.pk
-        outbox.enqueue(run_import_batch, batch.pk)
 
 
 @admin.register(ExtractRun)

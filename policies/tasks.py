@@ -4,6 +4,7 @@ from celery import shared_task
 
 from insurance.core import outbox
 from insurance.core.audit import current_actor
+from insurance.core.tasks import RETRY_ON_MAIL_OR_DATABASE_ERRORS
 
 from . import notifications, services
 from .models import Policy
@@ -29,7 +30,7 @@ def expire_ended_policies() -> int:
     return services.expire_ended_policies(actor=current_actor())
 
 
-@shared_task(bind=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+@shared_task(bind=True, **RETRY_ON_MAIL_OR_DATABASE_ERRORS)
 def send_policy_email_task(self, policy_id: int, kind: str) -> bool:
     """Mail the holder. An email cannot be taken back, so a redelivery of the same outbox message sends nothing."""
     with outbox.consume_once(self.request.id) as first:

@@ -16,6 +16,7 @@ from django.core.files import File
 from django.db import connection, transaction
 from django.utils import timezone
 
+from insurance.core import outbox
 from insurance.core.audit import acting_as
 from insurance.core.exceptions import ServiceError
 
@@ -52,7 +53,10 @@ def available_mappings() -> list[str]:
 def import_batch_create(
     *, actor, file_name: str, upload, mapping_name: str, dry_run: bool = False, reject_threshold: float = 0.05
 ) -> ImportBatch:
-    """An import waiting for a worker (the admin's upload): the file is stored, the run happens in `import_run`."""
+    """An import waiting for a worker (the admin's upload): the file is stored and the run (`import_run`, in a
+    worker) queued through the outbox in the same transaction, so an accepted upload is never left without its run."""
+    from ..tasks import run_import_batch  # not at import: the tasks module imports the services
+
     mapping = _load(mapping_name)
     _check_threshold(reject_threshold)
     batch = ImportBatch(
@@ -64,7 +68,9 @@ def import_batch_create(
         actor=actor,
     )
     batch.upload.save(f"{uuid.uuid4().hex}{Path(file_name).suffix.lower()[:6]}", upload, save=False)
-    _save(batch, actor)
+    with transaction.atomic():
+        _save(batch, actor)
+        outbox.enqueue(run_import_batch, batch.pk)
     return batch
 
 

@@ -32,7 +32,9 @@ from .models import OutboxMessage
 logger = logging.getLogger(__name__)
 
 RETENTION = timedelta(days=7)  # sent rows are kept this long (`consume_once` needs them while redeliveries happen)
-PUBLISH_TIMEOUT = 2  # seconds to (re)connect to the broker before a send counts as failed
+# Seconds of connection retries before a send counts as failed. A broker that accepts connections but never answers
+# is bounded by the transport's socket timeouts instead (CELERY_BROKER_TRANSPORT_OPTIONS, in settings).
+PUBLISH_TIMEOUT = 2
 SWEEP_BATCH = 100  # rows claimed and sent per transaction: a crash mid-batch sends at most this many twice
 
 
@@ -118,9 +120,13 @@ def _run_eagerly(app: Celery, message_id: uuid.UUID) -> bool:
         message.save(update_fields=["attempts", "published_at"])
     try:
         task.apply(args=message.args, kwargs=message.kwargs, task_id=str(message.pk))
-    except Exception:
-        # As a worker would: the failure is the task's, logged; the message was delivered.
-        logger.exception("outbox: eager task %s %s failed", message.task, message.pk)
+    except Exception as error:
+        # No worker will get it back, so the row goes back to waiting: the next sweep runs it again.
+        logger.exception("outbox: eager task %s %s failed, left for the sweep", message.task, message.pk)
+        OutboxMessage.objects.filter(pk=message.pk).update(
+            published_at=None, last_error=f"{type(error).__name__}: {error}"[:500]
+        )
+        return False
     return True
 
 

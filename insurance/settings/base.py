@@ -239,7 +239,15 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Redis hands an unacknowledged message (its worker died) to another worker after this many seconds; keep it above
 # CELERY_TASK_TIME_LIMIT, or a long task would run twice at once. The worker fault tests set it to a few seconds.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=3600)}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=3600),
+    # A Redis broker that accepts connections but never answers (half-open, firewalled) must not hang a request
+    # sending its outbox rows, nor a sweep holding their locks: without these a publish waits forever.
+    "socket_connect_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=5),
+    "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=5),
+}
+# The same bound for RabbitMQ (amqp) connections.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=5)
 # The queue tasks are sent to and workers read by default (a test worker gets a queue of its own).
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

@@ -2,6 +2,7 @@
 once, never sent twice by two sweeps, run in process without a broker, and consumed once by the email tasks."""
 
 import logging
+import socket
 import threading
 from contextlib import suppress
 from io import StringIO
@@ -30,6 +31,15 @@ def record(value: str) -> str:
     """A task whose only effect is to say it ran."""
     RUNS.append(value)
     return value
+
+
+@shared_task(name="tests.core.test_outbox.flaky")
+def flaky(value: str) -> str:
+    """Fails on its first run (a database blip, say), then does its work."""
+    RUNS.append(f"try {value}")
+    if RUNS.count(f"try {value}") == 1:
+        raise RuntimeError("the first run failed")
+    return record(value)
 
 
 @pytest.fixture(autouse=True)
@@ -127,6 +137,43 @@ def test_a_failed_send_keeps_the_row_and_logs_then_the_sweep_sends_it_once(
     assert message.published_at is not None
 
 
+@pytest.fixture
+def silent_broker(monkeypatch):
+    """A broker that accepts connections and never answers (half-open, firewalled): a send must give up, not hang."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            with suppress(TimeoutError):
+                held.append(listener.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    client = client_app(f"redis://127.0.0.1:{listener.getsockname()[1]}/0", new_queue())
+    monkeypatch.setattr(outbox, "publishing_app", lambda: client)
+    yield client
+    stop.set()
+    thread.join()
+    for connection_ in held:
+        connection_.close()
+    listener.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broker_that_never_answers_fails_the_send_instead_of_hanging_the_request(silent_broker):
+    message = OutboxMessage.objects.create(task=record.name, args=["stuck"])
+    sender = threading.Thread(target=outbox.publish, args=(message.pk,), daemon=True)
+    sender.start()
+    sender.join(timeout=60)
+    assert not sender.is_alive(), "the send hung on a silent broker"
+    message.refresh_from_db()
+    assert message.published_at is None
+    assert message.last_error
+
+
 @pytest.mark.django_db
 def test_the_sweep_sends_oldest_first_in_batches(broker):
     messages = [OutboxMessage.objects.create(task="tests.core.test_outbox.record", args=[str(n)]) for n in range(7)]
@@ -221,6 +268,23 @@ def test_without_a_broker_the_sweep_runs_what_was_left(django_capture_on_commit_
     assert RUNS == []
     assert outbox.sweep() == 1
     assert RUNS == ["left"]
+    assert outbox.sweep() == 0
+
+
+@pytest.mark.django_db
+def test_without_a_broker_a_task_that_fails_goes_back_to_the_sweep(django_capture_on_commit_callbacks, caplog):
+    """No worker will get a failed eager task back, so its row waits again; the next sweep runs it."""
+    with (
+        caplog.at_level(logging.ERROR, logger="insurance.core.outbox"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        message = outbox.enqueue(flaky, "again")
+    message.refresh_from_db()
+    assert (message.published_at, message.attempts) == (None, 1)
+    assert "RuntimeError" in message.last_error
+    assert any(str(message.pk) in entry.getMessage() for entry in caplog.records)
+    assert outbox.sweep() == 1
+    assert RUNS == ["try again", "try again", "again"]
     assert outbox.sweep() == 0
 
 

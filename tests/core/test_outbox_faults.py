@@ -1,9 +1,11 @@
 """A broker outage loses no work: claims submitted while the broker is down are all accepted, and once it is back
 (the sweep sends what waited) a real worker scores every one of them exactly once."""
 
+import json
 import time
 
 import pytest
+import redis
 from django.db.models import Count
 from django.urls import reverse
 
@@ -22,6 +24,17 @@ from tests.core.workers import (
 )
 
 CLAIMS = 100
+
+
+def queued_task_ids(broker_url: str, queue: str) -> list[str]:
+    """The task ids of the messages waiting on `queue` (kombu's Redis list of JSON envelopes), left in place."""
+    client = redis.Redis.from_url(broker_url)
+    try:
+        return [json.loads(raw)["headers"]["id"] for raw in client.lrange(queue, 0, -1)]
+    finally:
+        client.close()
+
+
 CLAIMS_URL = reverse("claims-api:claim-list")
 DEAD_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1: every connection is refused at once
 
@@ -58,13 +71,17 @@ def test_claims_submitted_while_the_broker_is_down_are_all_scored_once_when_it_i
     assert set(waiting.filter(task="fraud.tasks.score_claim_task").values_list("args__0", flat=True)) == set(ids)
     assert not waiting.filter(attempts=0).exists()  # each was tried after its commit, and kept
 
-    # The broker is back: a worker starts, the sweep (beat's entry, run here) sends what waited.
+    # The broker is back: the sweep (beat's entry, run here) sends what waited, each message once (the score's
+    # uniqueness in the database would hide a message sent twice, so the queue itself is read first).
+    kept = {str(pk) for pk in waiting.values_list("pk", flat=True)}
     up = client_app(broker_url, queue)
     monkeypatch.setattr(outbox, "publishing_app", lambda: up)
+    assert outbox.sweep() == len(kept) >= 2 * CLAIMS  # a score and an evaluation per claim, at least
+    assert not outbox.waiting().exists()
+    queued = queued_task_ids(broker_url, queue)
+    assert sorted(queued) == sorted(kept), "every waiting message sent exactly once"
     worker = start_worker(broker_url, queue)
     try:
-        assert outbox.sweep() >= 2 * CLAIMS  # a score and an evaluation per claim, at least
-        assert not outbox.waiting().exists()
 
         def every_claim_scored_and_the_queue_drained() -> bool:
             scored = FraudScore.objects.filter(claim_id__in=ids).values("claim_id").distinct().count()

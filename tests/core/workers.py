@@ -45,6 +45,9 @@ def client_app(broker_url: str, queue: str):
     client = app.__class__(f"test-client-{queue}", broker=broker_url, set_as_current=False)
     client.conf.task_serializer = "json"
     client.conf.task_default_queue = queue
+    # The project's timeouts, so a client fails as production's would.
+    client.conf.broker_transport_options = dict(app.conf.broker_transport_options)
+    client.conf.broker_connection_timeout = app.conf.broker_connection_timeout
     return client
 
 
