@@ -15,7 +15,7 @@ the next request connects again.
 
 import logging
 
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, InternalError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 
@@ -26,15 +26,27 @@ RETRY_AFTER_SECONDS = 5
 MESSAGE = "The service is temporarily unavailable. Please retry."
 
 
+# A read-only database (a replica promoted late, a failover in progress) refuses every write, and with the read log
+# every page of personal data writes: that is an outage too, not a bug.
+READ_ONLY_SQLSTATE = "25006"
+
+
 def is_database_unavailable(exc: BaseException | None) -> bool:
-    return isinstance(exc, DATABASE_ERRORS)
+    if isinstance(exc, DATABASE_ERRORS):
+        return True
+    return isinstance(exc, InternalError) and getattr(exc.__cause__, "pgcode", None) == READ_ONLY_SQLSTATE
 
 
 def log_unavailable(request: HttpRequest | None, exc: BaseException) -> None:
-    """One error line per refused request, with its request id; the exception's text may hold connection details, so
-    only its kind is logged."""
+    """One error line per refused request, with its request id, the error's kind and PostgreSQL's SQLSTATE (which
+    tells a dropped connection, 08xxx or 57P01, from a deadlock, 40P01, or a timeout, 57014). Not the error's text:
+    it may hold connection details. (Before a view runs, Django's own `django.request` logger also logs the error,
+    with its traceback, to the server log.)"""
     request_id = getattr(request, "request_id", None)
-    logger.error("database unavailable (%s): answered 503, request %s", type(exc).__name__, request_id)
+    sqlstate = getattr(exc.__cause__, "pgcode", None) or "-"
+    logger.error(
+        "database unavailable (%s, SQLSTATE %s): answered 503, request %s", type(exc).__name__, sqlstate, request_id
+    )
 
 
 def api_body() -> dict:

@@ -56,9 +56,15 @@ def health_view(request: HttpRequest) -> JsonResponse:
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """`handler500`: a database error raised before any view ran (a middleware reading the session or the user's
-    roles) is a 503 like one raised in a view; anything else is Django's plain 500 page."""
+    roles) is a 503 like one raised in a view; anything else is a 500: the API's error body under /api/, Django's
+    plain 500 page elsewhere."""
     exc = sys.exc_info()[1]
     if unavailable.is_database_unavailable(exc):
         unavailable.log_unavailable(request, exc)
         return unavailable.unavailable_response(request)
+    if request.path_info.startswith("/api/"):
+        from .api.exceptions import error_body
+
+        body = error_body(status_code=500, code="server_error", message="A server error occurred.")
+        return JsonResponse(body, status=500)
     return defaults.server_error(request)

@@ -8,9 +8,11 @@ PostgreSQL is back must succeed, every accepted claim must be in the database as
 event, and no claim may exist without that event. A second restart while the server is idle checks that a worker's
 dead persistent connection is replaced before use (CONN_HEALTH_CHECKS), not answered with a 503.
 
-Needs a local PostgreSQL cluster this process may restart (`pg_ctlcluster`, as root); skipped otherwise, except with
-REQUIRE_POSTGRES (CI), where it must run. The restart also kills this process's own connections: they are closed
-afterwards, so later tests connect again.
+Needs a local PostgreSQL cluster this process may restart (`pg_ctlcluster`, as root), and consent: it restarts the
+server everyone on the machine uses, so it runs only with ALLOW_POSTGRES_RESTART=1 (.ci/run sets it) and is skipped
+otherwise; with consent but no restartable cluster, REQUIRE_POSTGRES (CI) makes it fail instead. The restart also
+kills this process's own connections: they are closed afterwards, so later tests connect again, and the server is
+started again if it did not come back.
 """
 
 import http.client
@@ -20,10 +22,12 @@ import shutil
 import subprocess
 import threading
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import psycopg2
 import pytest
 from django.db import connection, connections
 
@@ -44,6 +48,25 @@ WORKERS = 3  # gunicorn's, each with a persistent connection (production setting
 BEFORE_RESTART = 6  # seconds of load before PostgreSQL restarts
 TOTAL = 20  # seconds of load in all
 TRACEBACK_MARKERS = ("Traceback", "OperationalError", "InterfaceError", "psycopg2")
+OPT_IN = "ALLOW_POSTGRES_RESTART"
+
+
+def _answers() -> bool:
+    """Whether the server accepts connections, asked on a connection of its own: at teardown the test's database
+    access is already closed."""
+    settings = connection.settings_dict
+    try:
+        psycopg2.connect(
+            dbname="postgres",
+            user=settings["USER"],
+            password=settings["PASSWORD"] or None,
+            host=settings["HOST"] or "127.0.0.1",
+            port=settings["PORT"] or 5432,
+            connect_timeout=2,
+        ).close()
+    except psycopg2.OperationalError:
+        return False
+    return True
 
 
 def _unavailable(reason: str):
@@ -76,21 +99,34 @@ def _restartable_cluster() -> tuple[str, str, str]:
 def restart_postgresql():
     """Restarts the cluster (fast shutdown: in-flight queries are cut off), then drops this process's dead
     connections so the tests that follow connect again."""
+    if os.environ.get(OPT_IN) != "1":
+        pytest.skip(f"restarts the local PostgreSQL server: set {OPT_IN}=1 to allow it (.ci/run does)")
     pg_ctlcluster, version, name = _restartable_cluster()
+
+    def cluster(action: str) -> None:
+        subprocess.run(
+            [pg_ctlcluster, "--skip-systemctl-redirect", version, name, action],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
 
     def restart() -> None:
         try:
-            subprocess.run(
-                [pg_ctlcluster, "--skip-systemctl-redirect", version, name, "restart"],
-                check=True,
-                capture_output=True,
-                timeout=60,
-            )
+            cluster("restart")
         finally:
             connections.close_all()
 
     yield restart
     connections.close_all()
+    # Whatever happened, leave the server running for the tests that follow (and for whoever else uses it).
+    if not _answers():
+        with suppress(subprocess.CalledProcessError):
+            cluster("start")
+        deadline = time.monotonic() + 60
+        while not _answers() and time.monotonic() < deadline:
+            time.sleep(0.5)
+    assert _answers(), "PostgreSQL did not come back after the fault test"
 
 
 @dataclass(frozen=True)

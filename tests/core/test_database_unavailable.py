@@ -105,3 +105,35 @@ def test_other_errors_before_a_view_stay_500(personas):
         response = client.get(CLAIMS_PAGE)
     assert response.status_code == 500
     assert "Retry-After" not in response
+
+
+@pytest.mark.django_db
+def test_other_errors_before_an_api_view_are_500_in_the_api_error_body(personas):
+    client = Client(raise_request_exception=False)
+    client.force_login(personas.alice)
+    with database_lost("django_session", error=ZeroDivisionError):
+        response = client.get(CLAIMS_API)
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": {"status": 500, "code": "server_error", "message": "A server error occurred.", "fields": {}}
+    }
+
+
+@pytest.mark.django_db
+def test_the_log_line_names_the_sqlstate_not_the_error_text(personas, api_client, caplog):
+    """SQLSTATE tells a dropped connection from a deadlock or a timeout; the text may hold connection details."""
+
+    class Deadlock(Exception):
+        pgcode = "40P01"
+
+    def refuse(execute, sql, params, many, context):
+        if '"claims_claim"' in sql:
+            raise OperationalError("deadlock detected on host db-7.internal") from Deadlock()
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(refuse):
+        response = api_client(personas.alice).get(CLAIMS_API)
+    assert_clean_503(response)
+    (line,) = [record.getMessage() for record in logged_unavailable(caplog, response)]
+    assert "SQLSTATE 40P01" in line
+    assert "db-7.internal" not in line
