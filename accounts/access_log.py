@@ -14,7 +14,7 @@ above accounts (claims, reports) import them.
 from . import services
 from .choices import DataAccessAction
 
-READS = frozenset({"GET", "HEAD"})
+READS = frozenset({"GET"})  # a HEAD shows nothing: its body is never sent
 
 
 class AccessLoggedViewSetMixin:
@@ -24,13 +24,13 @@ class AccessLoggedViewSetMixin:
 
     def get_object(self):
         obj = super().get_object()
-        if self.access_logged_actions.get(self.action) == DataAccessAction.VIEW:
+        if self.request.method in READS and self.access_logged_actions.get(self.action) == DataAccessAction.VIEW:
             services.record_data_access(actor=self.request.user, action=DataAccessAction.VIEW, objects=[obj])
         return obj
 
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
-        if self.access_logged_actions.get(self.action) == DataAccessAction.LIST:
+        if self.request.method in READS and self.access_logged_actions.get(self.action) == DataAccessAction.LIST:
             shown = list(queryset) if page is None else page
             services.record_data_access(actor=self.request.user, action=DataAccessAction.LIST, objects=shown)
         return page
@@ -51,7 +51,8 @@ class AccessLoggedListMixin:
 
     def paginate_queryset(self, queryset, page_size):
         paginator, page, objects, is_paginated = super().paginate_queryset(queryset, page_size)
-        services.record_data_access(actor=self.request.user, action=DataAccessAction.LIST, objects=objects)
+        if self.request.method in READS:
+            services.record_data_access(actor=self.request.user, action=DataAccessAction.LIST, objects=objects)
         return paginator, page, objects, is_paginated
 
 

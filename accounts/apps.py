@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_migrate, post_save
 
 from insurance.core.roles import Role
 
@@ -21,7 +21,10 @@ class AccountsConfig(AppConfig):
     }
 
     def ready(self) -> None:
+        from . import signals
         from .roles import sync_role_groups_after_migrate
+
+        post_save.connect(signals.user_saved, sender=self.get_model("User"), dispatch_uid="accounts.user_saved")
 
         # Runs once per migrate; it creates any missing permissions of every app itself, so app order is irrelevant.
         post_migrate.connect(sync_role_groups_after_migrate, sender=self, dispatch_uid="accounts.sync_role_groups")

@@ -215,6 +215,14 @@ def api_token_issue(*, actor: User) -> Token:
     return token
 
 
+def api_tokens_revoke(*, user: User) -> int:
+    """Delete `user`'s API token (their next token login makes a new one). Called whenever their password changes,
+    by whatever path (password change, reset, the admin, `set_password` in a shell): a token got with the old
+    password must not outlive it."""
+    deleted, _ = Token.objects.filter(user=user).delete()
+    return deleted
+
+
 # --- the read audit -----------------------------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import DetailView, ListView, TemplateView
 
+from accounts.access_log import AccessLoggedDetailMixin, AccessLoggedListMixin
 from accounts.selectors import customer_profile_list, own_customer_profile
 from insurance.core.exceptions import ServiceError
 from insurance.core.forms import add_service_error
@@ -72,7 +73,7 @@ class PolicyObjectMixin:
         return selectors.policy_detail(user=self.request.user, today=timezone.localdate())
 
 
-class PolicyListView(RoleRequiredMixin, ListView):
+class PolicyListView(RoleRequiredMixin, AccessLoggedListMixin, ListView):
     """Policies and quotes in the user's scope, filtered by status (the API's FilterSet), newest first."""
 
     allowed_roles = PORTAL_ROLES
@@ -96,7 +97,7 @@ class PolicyListView(RoleRequiredMixin, ListView):
         return context
 
 
-class PolicyDetailView(RoleRequiredMixin, PolicyObjectMixin, DetailView):
+class PolicyDetailView(RoleRequiredMixin, AccessLoggedDetailMixin, PolicyObjectMixin, DetailView):
     """A policy or quote: cover, premium breakdown, instalments, schedule, history, and what the user may do."""
 
     allowed_roles = PORTAL_ROLES

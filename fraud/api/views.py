@@ -3,6 +3,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.viewsets import ReadOnlyModelViewSet
 
+from accounts.access_log import AccessLoggedViewSetMixin
 from insurance.core.api.permissions import ScopedModelPermission
 from insurance.core.api.viewsets import ScopedViewSetMixin
 from insurance.core.filters import InstantFilter
@@ -57,7 +58,7 @@ class ModelVersionFilter(django_filters.FilterSet):
     retrieve=extend_schema(summary="One fraud score with its features and explanation"),
 )
 @extend_schema(tags=["fraud"])
-class FraudScoreViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
+class FraudScoreViewSet(AccessLoggedViewSetMixin, ScopedViewSetMixin, ReadOnlyModelViewSet):
     """Fraud scores with the model that gave them and why. Underwriters, admins and analytics readers only."""
 
     queryset = FraudScore.objects.select_related("claim", "model_version").order_by("-created_at", "-pk")

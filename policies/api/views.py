@@ -4,6 +4,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.viewsets import ReadOnlyModelViewSet
 
+from accounts.access_log import AccessLoggedViewSetMixin
 from insurance.core.api.exceptions import ErrorSerializer
 from insurance.core.api.viewsets import ScopedReadOnlyViewSet, ScopedViewSetMixin
 
@@ -80,7 +81,7 @@ class ProductViewSet(ScopedReadOnlyViewSet):
     retrieve=extend_schema(summary="One policy with its breakdown, instalments, endorsements and timeline"),
 )
 @extend_schema(tags=["policies"])
-class PolicyViewSet(ScopedViewSetMixin, ReadOnlyModelViewSet):
+class PolicyViewSet(AccessLoggedViewSetMixin, ScopedViewSetMixin, ReadOnlyModelViewSet):
     """Quotes and policies. Customers see theirs, agents their customers', underwriters and admins all."""
 
     queryset = (

@@ -128,3 +128,47 @@ def test_inactive_users_cannot_log_in(personas):
     personas.bob.save()
     assert token_login(username="bob", password=TEST_PASSWORD).status_code == 400
     assert not Token.objects.filter(user=personas.bob).exists()
+
+
+def test_an_unknown_username_is_answered_exactly_as_a_wrong_password(personas):
+    """The answer must not tell which usernames exist."""
+    unknown, wrong = token_login(username="nobody-here"), token_login(username="alice")
+    assert (unknown.status_code, unknown.json()) == (wrong.status_code, wrong.json())
+
+
+def test_a_forwarded_for_header_does_not_start_a_new_count(personas, settings):
+    """The lockout counts the connection's address: a client cannot claim another in X-Forwarded-For."""
+    for number in range(settings.AXES_FAILURE_LIMIT):
+        APIClient().post(
+            TOKEN_URL,
+            {"username": "alice", "password": WRONG},
+            format="json",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{number}",
+        )
+    assert token_login(password=TEST_PASSWORD).status_code == 429
+
+
+@pytest.mark.parametrize("change", ["portal", "set_password"])
+def test_a_password_change_revokes_the_api_token(personas, client, change):
+    """A token got with the old password must not outlive it, whatever changed the password."""
+    old = token_login(password=TEST_PASSWORD).json()["token"]
+    new_password = "a-new-horse-battery-2026"
+    if change == "portal":
+        client.force_login(personas.alice)
+        response = client.post(
+            reverse("password_change"),
+            {"old_password": TEST_PASSWORD, "new_password1": new_password, "new_password2": new_password},
+        )
+        assert response.status_code == 302
+    else:
+        personas.alice.set_password(new_password)
+        personas.alice.save()
+    assert not Token.objects.filter(key=old).exists()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {old}")
+    assert api.get(reverse("accounts-api:me")).status_code == 401
+    fresh = token_login(password=new_password).json()["token"]
+    assert fresh != old
+    personas.alice.first_name = "Alicia"
+    personas.alice.save()  # any other save leaves the token alone
+    assert Token.objects.filter(key=fresh).exists()

@@ -4,21 +4,17 @@ Through the API, the portal, the document links, the customer 360 page, the anal
 for what was not shown (a 404), and the audit itself cannot be edited.
 """
 
-import hashlib
-
 import pytest
 from django.contrib.contenttypes.models import ContentType
-from django.core.files.base import ContentFile
+from django.db import InternalError, connection
 from django.urls import reverse
 
 from accounts.models import DataAccessLog, User
 from claims.models import Claim, ClaimDocument
-from tests.claims.conftest import submit
+from tests.claims.conftest import stored_document, submit
 from tests.reports import conftest as reports_fixtures
 
 analytics_client = reports_fixtures.analytics_client
-
-PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def entries(**filters) -> list[tuple]:
@@ -34,18 +30,7 @@ def claim(personas, policy):
 @pytest.fixture
 def document(personas, claim, settings, tmp_path) -> ClaimDocument:
     settings.MEDIA_ROOT = tmp_path
-    document = ClaimDocument(
-        claim=claim,
-        uploaded_by=personas.alice,
-        original_name="invoice.png",
-        kind="png",
-        mime="image/png",
-        size=len(PNG),
-        sha256=hashlib.sha256(PNG).hexdigest(),
-    )
-    document.file.save("invoice.png", ContentFile(PNG), save=False)
-    document.save()
-    return document
+    return stored_document(claim=claim, uploaded_by=personas.alice)
 
 
 @pytest.mark.django_db
@@ -197,3 +182,57 @@ def test_the_audit_is_read_only_in_the_admin(personas, claim, api_client, client
     row.refresh_from_db()
     assert row.object_id == str(claim.pk)
     assert row.content_type == ContentType.objects.get_for_model(Claim)
+
+
+@pytest.mark.django_db
+def test_a_head_request_shows_nothing_and_records_nothing(personas, claim, api_client, client):
+    assert api_client(personas.alice).head(reverse("claims-api:claim-detail", args=[claim.pk])).status_code == 200
+    client.force_login(personas.alice)
+    assert client.head(reverse("claims:claim-detail", args=[claim.pk])).status_code == 200
+    assert entries() == []
+
+
+@pytest.mark.django_db
+def test_a_read_only_database_refusing_the_record_is_503_not_a_500(personas, claim, api_client):
+    """The read is refused with the record (nothing shown unrecorded), as an outage: a replica, a failover."""
+
+    class ReadOnly(Exception):
+        pgcode = "25006"
+
+    def refuse(execute, sql, params, many, context):
+        if sql.lstrip().upper().startswith("INSERT") and '"accounts_dataaccesslog"' in sql:
+            raise InternalError("cannot execute INSERT in a read-only transaction") from ReadOnly()
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(refuse):
+        response = api_client(personas.alice).get(reverse("claims-api:claim-detail", args=[claim.pk]))
+    assert response.status_code == 503, response.content
+    assert response.json()["error"]["code"] == "service_unavailable"
+
+
+@pytest.mark.django_db
+def test_policies_read_through_the_api_and_the_portal_are_recorded(personas, policy, api_client, client):
+    """A policy shows its holder and what it insures (a person's health declarations, for life cover)."""
+    assert (
+        api_client(personas.alice_agent).get(reverse("policies-api:policy-detail", args=[policy.pk])).status_code == 200
+    )
+    client.force_login(personas.alice)
+    assert client.get(reverse("policies:policy-detail", args=[policy.pk])).status_code == 200
+    assert client.get(reverse("policies:policy-list")).status_code == 200
+    pk = str(policy.pk)
+    assert entries() == [
+        ("alice_agent", "view", "policy", pk),
+        ("alice", "view", "policy", pk),
+        ("alice", "list", "policy", pk),
+    ]
+
+
+@pytest.mark.django_db
+def test_fraud_scores_read_by_a_handler_are_recorded(personas, claim, api_client):
+    from fraud.services import scoring
+    from insurance.core.audit import system_account
+
+    score = scoring.score_claim(actor=system_account("celery"), claim_id=claim.pk)
+    handler = api_client(personas.underwriter)
+    assert handler.get(reverse("fraud-api:score-detail", args=[score.pk])).status_code == 200
+    assert entries(user=personas.underwriter) == [("underwriter", "view", "fraudscore", str(score.pk))]
