@@ -67,13 +67,10 @@ def personas(db) -> SimpleNamespace:
 def api_client(db):
     """`api_client(user)`: an APIClient authenticated with that user's token; `api_client(None)` is anonymous."""
 
-    from tests.log_watch import watch
-
     def make(user=None) -> APIClient:
         client = APIClient()
         if user is not None:
             token, _ = Token.objects.get_or_create(user=user)
-            watch(token.key, "an API token")
             client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
         return client
 

@@ -3,17 +3,22 @@
 `tests/core/test_log_canary.py` plants values in chosen flows and searches what they log. This plugin widens the net
 to every test: it watches every log record of the run (a handler on the root logger and on each logger that does not
 propagate) for the secrets every test uses: the personas' password (`TEST_PASSWORD`), the demo users' passwords, and
-each API token the `api_client` fixture hands out (`watch()`). Records are checked as written, with their arguments
+every DRF API token created during the run, by fixtures, the token login or anything else (`watch()`, and a
+`post_save` receiver on `Token`). Records are checked as written, with their arguments
 and any traceback, at the levels the suite's settings log. A hit fails the run at the end, naming the test, the
 logger and the secret's kind, never the secret.
 """
 
 import logging
+import re
 import traceback
 
 import pytest
+from django.http import HttpRequest
 
 _watched: dict[str, str] = {}
+_tokens: set[str] = set()  # DRF token keys (40 hex digits): thousands in a run, so found by pattern, then looked up
+TOKEN_SHAPE = re.compile(r"[0-9a-f]{40}")
 
 
 def watch(value: str, kind: str) -> None:
@@ -31,11 +36,21 @@ def record_text(record: logging.LogRecord) -> str:
         parts.append("<unformattable>")
     if record.exc_info:
         parts.append("".join(traceback.format_exception(*record.exc_info)))
-    parts += [repr(value) for key, value in vars(record).items() if key not in _STANDARD]
+    # Extra fields as a formatter would write them; the request Django attaches is not written by ours (its repr
+    # holds the query string, which is why a credential there is refused with 401 and never used).
+    parts += [
+        repr(value)
+        for key, value in vars(record).items()
+        if key not in _STANDARD and not isinstance(value, HttpRequest)
+    ]
     return "\n".join(parts)
 
 
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+def _token_saved(sender, instance, **kwargs) -> None:
+    _tokens.add(instance.key)
 
 
 class Leak(logging.Handler):
@@ -46,9 +61,11 @@ class Leak(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         text = record_text(record)
-        for value, kind in _watched.items():
-            if value in text:
-                self.leaks.append(f"{self.current_test}: {kind} in a {record.levelname} record of {record.name!r}")
+        kinds = [kind for value, kind in _watched.items() if value in text]
+        if _tokens.intersection(TOKEN_SHAPE.findall(text)):
+            kinds.append("an API token")
+        for kind in kinds:
+            self.leaks.append(f"{self.current_test}: {kind} in a {record.levelname} record of {record.name!r}")
 
 
 class LogWatch:
@@ -57,9 +74,13 @@ class LogWatch:
         self.loggers: list[logging.Logger] = []
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
+        from django.db.models.signals import post_save
+        from rest_framework.authtoken.models import Token
+
         from accounts.demo import DEMO_USERS
         from tests.accounts.factories import TEST_PASSWORD
 
+        post_save.connect(_token_saved, sender=Token, dispatch_uid="tests.log_watch.token")
         watch(TEST_PASSWORD, "the personas' password")
         for demo in DEMO_USERS:
             watch(demo.password, "a demo user's password")

@@ -232,3 +232,21 @@ def test_the_suite_wide_watch_names_the_test_and_the_kind_of_secret_never_the_se
     where = "tests/x.py::test_y: a test secret in a {} record of 'tests.log_watch.probe'"
     assert handler.leaks == [where.format("WARNING"), where.format("ERROR"), where.format("WARNING")]
     assert all(secret not in leak for leak in handler.leaks)
+
+
+@pytest.mark.django_db
+def test_the_suite_wide_watch_knows_every_api_token_made(personas):
+    """Tokens from any path (here the model itself) are watched, not only those the api_client fixture made."""
+    key = Token.objects.create(user=personas.bob).key
+    handler = log_watch.Leak()
+    handler.current_test = "tests/x.py::test_z"
+    logger = logging.getLogger("tests.log_watch.token_probe")
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        logger.info("header was Token %s", key)
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+        log_watch._tokens.discard(key)
+    assert handler.leaks == ["tests/x.py::test_z: an API token in a INFO record of 'tests.log_watch.token_probe'"]
