@@ -34,6 +34,7 @@ urlpatterns = [
 ]
 
 # A database error raised before any view ran answers 503, not 500 (insurance.core.unavailable).
+handler404 = "insurance.core.views.page_not_found"
 handler500 = "insurance.core.views.server_error"
 
 admin.site.site_header = "Insurance platform administration"

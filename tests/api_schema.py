@@ -13,12 +13,17 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core import NOT_SET
 from schemathesis.core.transport import Response
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 SCHEMA_PATH = "/api/schema/"
-# No 5xx, and a body that matches the schema of its status (a status the schema does not name is not checked).
-CHECKS = [not_a_server_error, response_schema_conformance]
+# No 5xx, a status the schema names (every operation's `default` is the error body), a content type it names, and a
+# body that matches the schema of its status.
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 def load_schema(config: SchemathesisConfig | None = None) -> OpenApiSchema:

@@ -18,6 +18,7 @@ from .. import idempotency, selectors, services
 from ..downloads import document_response
 from ..filters import ClaimFilter
 from ..models import Claim, ClaimDocument, ExtractedField
+from ..ocr.filetypes import MIME_TYPES
 from .serializers import (
     ApproveSerializer,
     AssignSerializer,
@@ -181,7 +182,8 @@ class ClaimViewSet(AccessLoggedViewSetMixin, ScopedViewSetMixin, ReadOnlyModelVi
         return Response(ClaimDocumentSerializer(fresh, many=True).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        responses={(200, "application/octet-stream"): bytes, 404: ERRORS[404]},
+        # The stored document's own type: one of those an upload may be.
+        responses={**{(200, mime): bytes for mime in MIME_TYPES.values()}, 404: ERRORS[404]},
         summary="Download a document (as an attachment)",
     )
     @action(detail=True, methods=["get"], url_path=r"documents/(?P<document_pk>\d+)/download")

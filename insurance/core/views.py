@@ -54,6 +54,16 @@ def health_view(request: HttpRequest) -> JsonResponse:
     )
 
 
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """`handler404`: a URL under /api/ that names no route (`/api/claims/4.8/`) answers in the API's error body, as
+    every other API error does; elsewhere Django's 404 page (our 404.html)."""
+    if request.path_info.startswith("/api/"):
+        from .api.exceptions import error_body
+
+        return JsonResponse(error_body(status_code=404, code="not_found", message="Not found."), status=404)
+    return defaults.page_not_found(request, exception)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     """`handler500`: a database error raised before any view ran (a middleware reading the session or the user's
     roles) is a 503 like one raised in a view; anything else is a 500: the API's error body under /api/, Django's

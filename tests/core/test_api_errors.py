@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import OperationalError
+from django.test import Client
 from rest_framework import exceptions
 
 from insurance.core.api.exceptions import api_exception_handler
@@ -89,3 +90,13 @@ def test_a_missing_system_account_is_created_with_an_actor():
     robot = system_account("celery")
     assert robot.history.get().history_user == robot
     assert system_account("celery") == robot
+
+
+@pytest.mark.django_db
+def test_an_api_url_that_names_no_route_is_404_in_the_api_error_body(personas, api_client):
+    response = api_client(personas.alice).get("/api/claims/4.8/")  # the router's ids have no dots
+    assert response.status_code == 404
+    assert response.json() == {"error": {"status": 404, "code": "not_found", "message": "Not found.", "fields": {}}}
+    page = Client().get("/no-such-page/")
+    assert page.status_code == 404
+    assert page["Content-Type"].startswith("text/html")

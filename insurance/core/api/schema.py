@@ -31,3 +31,21 @@ class AutoSchema(SpectacularAutoSchema):
             if not schema["required"]:
                 del schema["required"]
         return schema
+
+
+HTTP_METHODS = frozenset({"get", "put", "post", "patch", "delete", "head", "options", "trace"})
+ERROR_RESPONSE = {
+    "description": "An error (401, 403, 404, 405, 406, 415, 429, 503, ...), in the API's one error body.",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+
+
+def document_error_responses(result: dict, generator, request, public) -> dict:
+    """Postprocessing hook (`SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]`): every operation may answer an error
+    its view never names (an anonymous 401, an analytics token's 403, another book's 404), always in the one error
+    body. Each operation therefore gets a `default` response of that shape; the statuses it documents keep theirs."""
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method in HTTP_METHODS:
+                operation.setdefault("responses", {}).setdefault("default", ERROR_RESPONSE)
+    return result
