@@ -62,7 +62,7 @@ class AccessLoggedAdminMixin:
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
         if request.method in READS and response.status_code == 200:
-            obj = self.get_object(request, object_id)
+            obj = getattr(response, "context_data", {}).get("original")  # the object the page shows, not a re-read
             if obj is not None:
                 services.record_data_access(
                     actor=request.user, action=DataAccessAction.VIEW, objects=[obj], request=request

@@ -4,10 +4,10 @@ locked-out login gets on every path (`AXES_LOCKOUT_CALLABLE`)."""
 from axes.backends import AxesStandaloneBackend
 from axes.helpers import get_client_username, get_cool_off, get_cool_off_iso8601, get_failure_limit
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from insurance.core.api.exceptions import error_body
+from insurance.core.errors import error_response, is_api_request
 
 LOCKED_OUT_CODE = "locked_out"
 
@@ -47,9 +47,8 @@ def lockout_response(
     /api/ (the token login), the lockout page everywhere else (our login page and the admin's)."""
     status = settings.AXES_HTTP_RESPONSE_CODE
     cool_off = get_cool_off(request)
-    if request.path_info.startswith("/api/"):
-        body = error_body(status_code=status, code=LOCKED_OUT_CODE, message=lockout_message(request))
-        response = JsonResponse(body, status=status)
+    if is_api_request(request):
+        response = error_response(status_code=status, code=LOCKED_OUT_CODE, message=lockout_message(request))
         if cool_off is not None:
             response["Retry-After"] = str(int(cool_off.total_seconds()))
         return response

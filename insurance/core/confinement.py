@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, JsonResponse
 
+from .errors import error_response, is_api_request
 from .roles import Role, user_roles
 
 REFUSAL = "Analytics accounts may use only the analytics API (/api/analytics/)."
@@ -40,11 +41,8 @@ def confined_may_reach(request: HttpRequest) -> bool:
 
 
 def api_refusal() -> JsonResponse:
-    # The API's one error body, answered here because the middleware runs before DRF's exception handler. Imported
-    # here: the API's authentication classes import this module while DRF loads, before `rest_framework.views`.
-    from .api.exceptions import error_body
-
-    return JsonResponse(error_body(status_code=403, code="permission_denied", message=REFUSAL), status=403)
+    # The API's one error body, answered here because the middleware runs before DRF's exception handler.
+    return error_response(status_code=403, code="permission_denied", message=REFUSAL)
 
 
 class ConfinementMiddleware:
@@ -59,6 +57,6 @@ class ConfinementMiddleware:
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
         if not is_confined(getattr(request, "user", None)) or confined_may_reach(request):
             return None
-        if request.path_info.startswith("/api/"):
+        if is_api_request(request):
             return api_refusal()
         raise PermissionDenied(REFUSAL)

@@ -19,6 +19,8 @@ from django.db import InterfaceError, InternalError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 
+from .errors import error_body, is_api_request
+
 logger = logging.getLogger(__name__)
 
 DATABASE_ERRORS = (OperationalError, InterfaceError)
@@ -50,15 +52,12 @@ def log_unavailable(request: HttpRequest | None, exc: BaseException) -> None:
 
 
 def api_body() -> dict:
-    # Imported here: the API package loads DRF, which must not load while settings are read.
-    from .api.exceptions import error_body
-
     return error_body(status_code=503, code="service_unavailable", message=MESSAGE)
 
 
 def unavailable_response(request: HttpRequest) -> HttpResponse:
     """503 with Retry-After: the API's error body for /api/, the 503 page (rendered without the database) otherwise."""
-    if request.path_info.startswith("/api/"):
+    if is_api_request(request):
         response: HttpResponse = JsonResponse(api_body(), status=503)
     else:
         response = HttpResponse(loader.get_template("503.html").render(), status=503)

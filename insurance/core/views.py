@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from . import health, unavailable
+from .errors import error_response, is_api_request
 from .roles import holds_role
 from .scoping import restrict_queryset
 
@@ -57,10 +58,8 @@ def health_view(request: HttpRequest) -> JsonResponse:
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """`handler404`: a URL under /api/ that names no route (`/api/claims/4.8/`) answers in the API's error body, as
     every other API error does; elsewhere Django's 404 page (our 404.html)."""
-    if request.path_info.startswith("/api/"):
-        from .api.exceptions import error_body
-
-        return JsonResponse(error_body(status_code=404, code="not_found", message="Not found."), status=404)
+    if is_api_request(request):
+        return error_response(status_code=404, code="not_found", message="Not found.")
     return defaults.page_not_found(request, exception)
 
 
@@ -72,9 +71,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if unavailable.is_database_unavailable(exc):
         unavailable.log_unavailable(request, exc)
         return unavailable.unavailable_response(request)
-    if request.path_info.startswith("/api/"):
-        from .api.exceptions import error_body
-
-        body = error_body(status_code=500, code="server_error", message="A server error occurred.")
-        return JsonResponse(body, status=500)
+    if is_api_request(request):
+        return error_response(status_code=500, code="server_error", message="A server error occurred.")
     return defaults.server_error(request)

@@ -13,11 +13,10 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from .. import unavailable
+from ..errors import error_body
 from ..exceptions import ServiceError
 
-
-def error_body(*, status_code: int, code: str, message: str, fields: dict | None = None, **extra) -> dict:
-    return {"error": {"status": status_code, "code": code, "message": message, "fields": fields or {}, **extra}}
+__all__ = ["ErrorSerializer", "api_exception_handler", "error_body"]
 
 
 def _first_code(codes) -> str:
